@@ -1,0 +1,60 @@
+# Two commands do everything on a fresh machine with Python 3.11+:
+#   make run   - set up and start the service at http://127.0.0.1:8000 (SQLite under ./data)
+#   make test  - set up and run the whole suite on SQLite, then on a throwaway PostgreSQL
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SCREENSHOTS := test-artifacts/screenshots
+
+.PHONY: lock run test test-sqlite test-postgres bench lint migrate worker clean
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $(STAMP)
+
+run: $(STAMP)
+	@scripts/system-deps.sh run
+	$(BIN)/botcraft migrate
+	$(BIN)/botcraft serve
+
+migrate: $(STAMP)
+	$(BIN)/botcraft migrate
+
+worker: $(STAMP)
+	$(BIN)/botcraft worker
+
+test: $(STAMP)
+	@scripts/system-deps.sh test
+	@rm -rf $(SCREENSHOTS)
+	BOTCRAFT_TEST_DB=sqlite $(BIN)/python -m pytest
+	BOTCRAFT_TEST_DB=postgresql $(BIN)/python -m pytest
+	@echo "Screenshots of every screen: $(SCREENSHOTS)/"
+
+test-sqlite: $(STAMP)
+	BOTCRAFT_TEST_DB=sqlite $(BIN)/python -m pytest $(ARGS)
+
+test-postgres: $(STAMP)
+	BOTCRAFT_TEST_DB=postgresql $(BIN)/python -m pytest $(ARGS)
+
+bench: $(STAMP)
+	@scripts/system-deps.sh test
+	$(BIN)/python -m bench $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check botcraft tests bench
+	$(BIN)/mypy botcraft
+
+clean:
+	rm -rf $(VENV) test-artifacts
+
+# Re-pin every package after changing pyproject.toml's dependencies.
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet -e '.[dev]'
+	(echo '# Every package, pinned; made from pyproject.toml with `make lock`.'; \
+	 .venv-lock/bin/pip freeze --exclude-editable | grep -vi '^botcraft') > requirements.lock
+	rm -rf .venv-lock

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from botcraft.agents import service
+from botcraft.agents.integrations import IntegrationsUpdate
+from botcraft.agents.schemas import AgentCreate, AgentOut, AgentUpdate, PromptOut
+from botcraft.auth.deps import CurrentUser, SettingsDep
+from botcraft.db import SessionDep
+
+router = APIRouter(prefix="/api/agents", tags=["agents"])
+
+
+@router.get("", response_model=list[AgentOut])
+async def list_agents(user: CurrentUser, db: SessionDep, settings: SettingsDep) -> list[AgentOut]:
+    return [service.to_out(a, settings.encryption_key) for a in await service.list_for(db, user)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=AgentOut)
+async def create_agent(body: AgentCreate, user: CurrentUser, db: SessionDep, settings: SettingsDep) -> AgentOut:
+    agent = await service.create(db, user, body, limit=settings.max_agents_per_user, key=settings.encryption_key)
+    return service.to_out(agent, settings.encryption_key)
+
+
+@router.get("/{agent_id}", response_model=AgentOut)
+async def get_agent(agent_id: int, user: CurrentUser, db: SessionDep, settings: SettingsDep) -> AgentOut:
+    return service.to_out(await service.get_owned(db, user, agent_id), settings.encryption_key)
+
+
+@router.put("/{agent_id}", response_model=AgentOut)
+async def update_agent(
+    agent_id: int, body: AgentUpdate, user: CurrentUser, db: SessionDep, settings: SettingsDep
+) -> AgentOut:
+    agent = await service.get_owned(db, user, agent_id, for_update=True)
+    await service.update(db, agent, body, key=settings.encryption_key)
+    return service.to_out(agent, settings.encryption_key)
+
+
+@router.delete("/{agent_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_agent(agent_id: int, user: CurrentUser, db: SessionDep) -> None:
+    agent = await service.get_owned(db, user, agent_id, for_update=True)
+    await service.remove(db, agent)
+
+
+@router.post("/{agent_id}/generate_prompt", response_model=PromptOut)
+async def generate_prompt(agent_id: int, user: CurrentUser, db: SessionDep) -> PromptOut:
+    agent = await service.get_owned(db, user, agent_id, for_update=True)
+    return PromptOut(system_prompt=service.regenerate_prompt(agent))
+
+
+@router.put("/{agent_id}/integrations", response_model=AgentOut)
+async def put_integrations(
+    agent_id: int, body: IntegrationsUpdate, user: CurrentUser, db: SessionDep, settings: SettingsDep
+) -> AgentOut:
+    agent = await service.get_owned(db, user, agent_id, for_update=True)
+    service.set_integrations(
+        agent, body, key=settings.encryption_key, default_webhook_mode=settings.telegram_webhook_mode
+    )
+    await db.flush()
+    return service.to_out(agent, settings.encryption_key)

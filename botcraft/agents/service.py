@@ -1,0 +1,139 @@
+"""Agents: CRUD with ownership, the per-user limit, prompts and integrations. Never commits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from botcraft.agents import integrations as integ
+from botcraft.agents.prompts import detect_language, generate_system_prompt
+from botcraft.agents.schemas import AgentCreate, AgentOut, AgentUpdate, LLMSettingsOut
+from botcraft.crypto import encrypt, mask
+from botcraft.crypto import decrypt
+from botcraft.errors import Conflict, NotFound, Unprocessable
+from botcraft.models import Agent, User
+
+
+async def get_owned(db: AsyncSession, user: User, agent_id: int, *, for_update: bool = False) -> Agent:
+    """The agent if it belongs to `user`; otherwise 404, never a hint that it exists."""
+    query = select(Agent).where(Agent.id == agent_id, Agent.user_id == user.id)
+    if for_update:
+        query = query.with_for_update()
+    agent = await db.scalar(query)
+    if agent is None:
+        raise NotFound("Agent not found.", code="agent_not_found")
+    return agent
+
+
+async def list_for(db: AsyncSession, user: User) -> list[Agent]:
+    return list(await db.scalars(select(Agent).where(Agent.user_id == user.id).order_by(Agent.id)))
+
+
+async def create(db: AsyncSession, user: User, data: AgentCreate, *, limit: int, key: str) -> Agent:
+    # Serialise creates per user: PostgreSQL locks the user row; SQLite write transactions
+    # already hold the database's write lock (BEGIN IMMEDIATE), so count-then-insert is safe.
+    await db.execute(select(User.id).where(User.id == user.id).with_for_update())
+    count = await db.scalar(select(func.count()).select_from(Agent).where(Agent.user_id == user.id))
+    if (count or 0) >= limit:
+        raise Conflict(
+            f"You already have {limit} agents, the most allowed; delete one to create another.",
+            code="agent_limit_reached",
+            extra={"limit": limit},
+        )
+    language = data.language or detect_language(data.business_description, data.capabilities, data.name)
+    agent = Agent(
+        user_id=user.id,
+        name=data.name,
+        business_description=data.business_description,
+        capabilities=data.capabilities,
+        tone=data.tone,
+        language=language,
+        llm_model=data.llm_model,
+        llm_temperature=data.llm_temperature,
+        llm_base_url=data.llm_base_url,
+        llm_api_key=encrypt(data.llm_api_key, key) if data.llm_api_key else None,
+        media_reply=data.media_reply,
+        is_active=True if data.is_active is None else data.is_active,
+        integrations_json={},
+    )
+    agent.system_prompt = (data.system_prompt or "").strip() or generate_system_prompt(
+        agent.name, agent.business_description, agent.capabilities, agent.tone, language
+    )
+    db.add(agent)
+    await db.flush()
+    return agent
+
+
+async def update(db: AsyncSession, agent: Agent, data: AgentUpdate, *, key: str) -> Agent:
+    fields = data.model_dump(exclude_unset=True)
+    if "llm_api_key" in fields:
+        secret = fields.pop("llm_api_key")
+        agent.llm_api_key = encrypt(secret, key) if secret else None
+    for name, value in fields.items():
+        if value is None and name in ("name", "business_description", "capabilities", "tone", "is_active"):
+            continue
+        if name == "system_prompt" and value is not None:
+            value = value.strip()
+        setattr(agent, name, value)
+    if not agent.system_prompt:
+        agent.system_prompt = generate_system_prompt(
+            agent.name, agent.business_description, agent.capabilities, agent.tone, agent.language
+        )
+    await db.flush()
+    return agent
+
+
+def regenerate_prompt(agent: Agent) -> str:
+    agent.language = detect_language(agent.business_description, agent.capabilities, agent.name)
+    agent.system_prompt = generate_system_prompt(
+        agent.name, agent.business_description, agent.capabilities, agent.tone, agent.language
+    )
+    return agent.system_prompt
+
+
+def set_integrations(agent: Agent, update: integ.IntegrationsUpdate, *, key: str, default_webhook_mode: bool) -> None:
+    try:
+        agent.integrations_json = integ.merge(
+            agent.integrations_json, update, key, default_webhook_mode=default_webhook_mode
+        )
+    except integ.MissingField as exc:
+        raise Unprocessable(str(exc), extra={"errors": [{"field": exc.field, "message": "required"}]}) from exc
+
+
+async def remove(db: AsyncSession, agent: Agent) -> None:
+    # Rows below the agent go by ON DELETE CASCADE; files on disk are removed by the caller
+    # after the commit (knowledge.storage), so a rollback never leaves rows without files.
+    await db.execute(delete(Agent).where(Agent.id == agent.id))
+
+
+def llm_api_key(agent: Agent, key: str) -> str | None:
+    return decrypt(agent.llm_api_key, key) if agent.llm_api_key else None
+
+
+def to_out(agent: Agent, key: str) -> AgentOut:
+    return AgentOut(
+        id=agent.id,
+        name=agent.name,
+        business_description=agent.business_description,
+        capabilities=agent.capabilities,
+        tone=agent.tone,
+        system_prompt=agent.system_prompt,
+        language=agent.language,
+        is_active=agent.is_active,
+        media_reply=agent.media_reply,
+        llm=LLMSettingsOut(
+            model=agent.llm_model,
+            temperature=agent.llm_temperature,
+            base_url=agent.llm_base_url,
+            api_key=mask(llm_api_key(agent, key)),
+        ),
+        integrations=integ.masked(agent.integrations_json, key),
+        created_at=agent.created_at,
+        updated_at=agent.updated_at,
+    )
+
+
+def integrations_of(agent: Agent) -> dict[str, Any]:
+    return agent.integrations_json or {}

@@ -1,0 +1,101 @@
+"""create_app(): settings, logging, database, migrations, routers, the web app."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import structlog
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from starlette.types import Scope
+
+from botcraft import __version__, migrate
+from botcraft.agents.router import router as agents_router
+from botcraft.auth.ratelimit import LoginLimiter
+from botcraft.auth.router import router as auth_router
+from botcraft.config import Settings, get_settings
+from botcraft.db import Database
+from botcraft.errors import install_error_handlers
+from botcraft.logs import configure_logging
+from botcraft.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+
+log = structlog.get_logger("botcraft.app")
+
+WEBAPP_DIR = Path(__file__).parent / "webapp"
+_UPLOAD_PATH = re.compile(r"^/api/agents/\d+/documents/?$")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(json_logs=settings.is_production, level=settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.resolved_database_url)
+        app.state.db = db
+        await migrate.upgrade(db)
+        log.info("started", version=__version__, database=db.dialect, env=settings.env)
+        try:
+            yield
+        finally:
+            await db.dispose()
+
+    app = FastAPI(
+        title="BotCraft",
+        version=__version__,
+        description="AI assistants for small businesses in Telegram, WhatsApp and Instagram.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.login_limiter = LoginLimiter(settings.login_attempts_per_minute, settings.rate_limit_storage_uri)
+    install_error_handlers(app)
+
+    def body_limit(scope: Scope) -> int:
+        if _UPLOAD_PATH.match(scope["path"]):
+            # Multipart framing on top of the file; the handler counts the file itself.
+            return settings.max_upload_bytes + 1024 * 1024
+        return settings.max_request_body_kb * 1024
+
+    app.add_middleware(BodySizeLimitMiddleware, limit_for=body_limit)
+    app.add_middleware(RequestContextMiddleware)
+
+    app.include_router(auth_router)
+    app.include_router(agents_router)
+
+    @app.get("/health", tags=["health"])
+    async def health() -> JSONResponse:
+        db: Database = app.state.db
+        try:
+            async with db.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            database = {"ok": True, "dialect": db.dialect}
+        except Exception as exc:  # noqa: BLE001 - health reports any failure in words
+            database = {"ok": False, "dialect": db.dialect, "error": type(exc).__name__}
+        body = {
+            "status": "ok" if database["ok"] else "degraded",
+            "version": __version__,
+            "env": settings.env,
+            "database": database,
+            "configured": {
+                "platform_telegram_bot": bool(settings.telegram_token),
+                "llm": "openai-compatible" if settings.llm_configured else "offline",
+                "whatsapp": bool(settings.whatsapp_app_secret and settings.whatsapp_verify_token),
+                "instagram": bool(settings.instagram_app_secret and settings.instagram_verify_token),
+                "public_base_url": settings.public_base_url or None,
+            },
+        }
+        return JSONResponse(body, status_code=200 if database["ok"] else 503)
+
+    if (WEBAPP_DIR / "index_new.html").exists():
+        app.mount("/webapp", StaticFiles(directory=WEBAPP_DIR), name="webapp")
+
+        @app.get("/", include_in_schema=False)
+        async def index() -> FileResponse:
+            return FileResponse(WEBAPP_DIR / "index_new.html", headers={"Cache-Control": "no-cache"})
+
+    return app

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from botcraft.auth.passwords import MAX_LENGTH, MIN_LENGTH
+
+
+def normalise_email(value: str) -> str:
+    try:
+        result = validate_email(value.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"not a valid e-mail address ({exc})") from exc
+    # One account per address whatever the capitalisation.
+    return result.normalized.lower()
+
+
+class EmailCredentials(BaseModel):
+    email: str = Field(max_length=320)
+    password: str = Field(min_length=1, max_length=MAX_LENGTH)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return normalise_email(value)
+
+
+class Registration(EmailCredentials):
+    password: str = Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH)
+    display_name: str | None = Field(default=None, max_length=255)
+
+
+class TelegramLogin(BaseModel):
+    init_data: str = Field(alias="initData", min_length=1, max_length=8192)
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str | None
+    telegram_id: int | None
+    display_name: str | None
+    telegram_username: str | None
+    is_admin: bool
+    created_at: datetime
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: datetime
+    user: UserOut

@@ -1,0 +1,87 @@
+"""`botcraft serve | migrate | worker | make-admin`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from botcraft.config import ConfigError, get_settings
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = get_settings()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    uvicorn.run(
+        "botcraft.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_config=None,
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+    )
+
+
+def _migrate(_: argparse.Namespace) -> None:
+    from botcraft import migrate
+    from botcraft.db import Database
+
+    async def run() -> None:
+        db = Database(get_settings().resolved_database_url)
+        try:
+            await migrate.upgrade(db)
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())
+    print("Database is up to date.")
+
+
+def _make_admin(args: argparse.Namespace) -> None:
+    from sqlalchemy import update
+
+    from botcraft.auth.schemas import normalise_email
+    from botcraft.db import Database
+    from botcraft.models import User
+
+    async def run() -> int:
+        db = Database(get_settings().resolved_database_url)
+        try:
+            async with db.transaction() as session:
+                result = await session.execute(
+                    update(User).where(User.email == normalise_email(args.email)).values(is_admin=True)
+                )
+                return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        finally:
+            await db.dispose()
+
+    if asyncio.run(run()) == 0:
+        sys.exit(f"No account with the e-mail {args.email}.")
+    print(f"{args.email} is now an admin.")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="botcraft", description="BotCraft service")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the API, the web app and the workers")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1")
+    serve.set_defaults(func=_serve)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_migrate)
+    admin = sub.add_parser("make-admin", help="give an account the admin role")
+    admin.add_argument("email")
+    admin.set_defaults(func=_make_admin)
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except ConfigError as exc:
+        sys.exit(f"Configuration error: {exc}")
+
+
+if __name__ == "__main__":
+    main()

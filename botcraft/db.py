@@ -1,0 +1,122 @@
+"""Engine and sessions for SQLite (aiosqlite) and PostgreSQL (asyncpg).
+
+One rule for everything that writes: a unit of work runs in `Database.transaction()`,
+which commits or rolls back as a whole and only then runs the callbacks registered with
+`after_commit` (e.g. waking job workers), so nothing outside the database ever sees work
+that was rolled back.
+
+SQLite needs two things PostgreSQL does not:
+- WAL mode, foreign keys and a busy timeout, set on every new connection;
+- write transactions that take the write lock at BEGIN (`BEGIN IMMEDIATE`). A deferred
+  transaction that reads and then writes fails outright with SQLITE_BUSY when another
+  connection committed in between; an immediate one waits its turn instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+AfterCommit = Callable[[], Awaitable[None] | None]
+
+_SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=30000",
+    "PRAGMA synchronous=NORMAL",
+)
+
+
+class Database:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+        self.url = url
+        self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        if self.is_sqlite:
+            self.engine: AsyncEngine = create_async_engine(
+                url, echo=echo, pool_size=pool_size, max_overflow=20
+            )
+            _configure_sqlite(self.engine)
+        else:
+            self.engine = create_async_engine(
+                url, echo=echo, pool_size=pool_size, max_overflow=20, pool_pre_ping=True
+            )
+        # Shares the pool; the option only changes how SQLite begins its transactions.
+        self.write_engine = self.engine.execution_options(sqlite_immediate=True)
+        self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return "sqlite" if self.is_sqlite else "postgresql"
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
+        maker = self._write_sessions if write else self._read_sessions
+        async with maker() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+        await run_after_commit(session)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
+    """Run `callback` once the surrounding transaction has committed (never on rollback)."""
+    session.info.setdefault("after_commit", []).append(callback)
+
+
+async def run_after_commit(session: AsyncSession) -> None:
+    for callback in session.info.pop("after_commit", []):
+        result = callback()
+        if result is not None:
+            await result
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let us emit BEGIN ourselves; pysqlite's own transaction handling is lazy and
+        # would defer the write lock.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in _SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        immediate = connection.get_execution_options().get("sqlite_immediate", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: commits when the endpoint returns, rolls back on error.
+
+    Reads (GET/HEAD) run as plain transactions; anything else is a write transaction.
+    """
+    db = get_db(request)
+    write = request.method not in ("GET", "HEAD", "OPTIONS")
+    async with db.transaction(write=write) as session:
+        yield session
+
+
+# scope="function": commit before the response is sent, so a failed commit is an error
+# response and never a success the client was already told about.
+SessionDep = Annotated[AsyncSession, Depends(request_session, scope="function")]
+DatabaseDep = Annotated[Database, Depends(get_db)]
