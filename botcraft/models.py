@@ -48,7 +48,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[dict[str, Any]]: JSON}
 
 
 # --- Accounts ------------------------------------------------------------------------
@@ -108,3 +108,126 @@ class Agent(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# --- Durable jobs --------------------------------------------------------------------
+
+
+class Job(Base):
+    """A unit of background work. Enqueued in the transaction of the row it concerns."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_claimable", "status", "run_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued running done dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=5)
+    run_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_by: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+# --- Knowledge -----------------------------------------------------------------------
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("agent_id", "sha256", name="uq_documents_agent_sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("ai_agents.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    file_path: Mapped[str] = mapped_column(String(500))  # relative to DATA_DIR
+    file_type: Mapped[str] = mapped_column(String(8))  # pdf docx xlsx jpg png
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued processing ready failed
+    error: Mapped[str | None] = mapped_column(Text)
+    chunk_count: Mapped[int] = mapped_column(Integer, default=0)
+    pages: Mapped[int | None] = mapped_column(Integer)
+    is_processed: Mapped[bool] = mapped_column(Boolean, default=False)
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]
+
+
+class Chunk(Base):
+    """A retrievable passage. Indexed by chunks_fts (SQLite) or search_tsv (PostgreSQL)."""
+
+    __tablename__ = "chunks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    agent_id: Mapped[int] = mapped_column(Integer, index=True)
+    ordinal: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    # The analyzer's stemmed tokens (knowledge.analyzer): what both engines index.
+    search_text: Mapped[str] = mapped_column(Text)
+    page: Mapped[int | None] = mapped_column(Integer)
+    sheet: Mapped[str | None] = mapped_column(String(255))
+    row_start: Mapped[int | None] = mapped_column(Integer)
+    row_end: Mapped[int | None] = mapped_column(Integer)
+
+
+# --- Dialogue ------------------------------------------------------------------------
+
+
+class Conversation(Base):
+    """One customer's chat with one agent on one channel (or the owner's playground)."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (
+        UniqueConstraint("agent_id", "channel", "external_chat_id", name="uq_conversations_chat"),
+        Index("ix_conversations_agent_recent", "agent_id", "last_message_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("ai_agents.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))  # playground telegram whatsapp instagram
+    external_chat_id: Mapped[str] = mapped_column(String(128))
+    customer_name: Mapped[str | None] = mapped_column(String(255))
+    mode: Mapped[str] = mapped_column(String(8), default="bot")  # bot | human
+    needs_attention: Mapped[bool] = mapped_column(Boolean, default=False)
+    attention_reason: Mapped[str | None] = mapped_column(Text)
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)  # the customer blocked the bot
+    last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_message_text: Mapped[str | None] = mapped_column(Text)
+    # Start of the WhatsApp/Instagram 24-hour window: the customer's last message.
+    last_customer_message_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        # A redelivered inbound event is stored once.
+        UniqueConstraint("agent_id", "channel", "channel_message_id", name="uq_messages_channel_id"),
+        Index("ix_messages_conversation", "conversation_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    agent_id: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[str] = mapped_column(String(3))  # in | out
+    author: Mapped[str] = mapped_column(String(8))  # customer | bot | owner
+    text: Mapped[str] = mapped_column(Text)
+    channel_message_id: Mapped[str | None] = mapped_column(String(255))
+    # The bot's answer points at the question: unique, so a retried turn cannot answer twice.
+    reply_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), unique=True
+    )
+    # received | pending (waiting for the owner) | queued | sent | delivered | read | failed
+    status: Mapped[str] = mapped_column(String(12))
+    error: Mapped[str | None] = mapped_column(Text)
+    sources: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    answered_by: Mapped[str | None] = mapped_column(String(16))  # llm | offline | greeting
+    model: Mapped[str | None] = mapped_column(String(100))
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

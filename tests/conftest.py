@@ -122,3 +122,14 @@ async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
+
+
+@pytest.fixture
+async def workers(app: object) -> AsyncIterator[object]:
+    """Job workers for the app under test (the app fixture starts none)."""
+    from botcraft.jobs.worker import WorkerPool
+
+    pool = WorkerPool(app.state.runtime, 1, poll_interval=0.05)  # type: ignore[attr-defined]
+    pool.start()
+    yield pool
+    await pool.stop(grace_seconds=5)

@@ -24,3 +24,28 @@ async def create_agent(client: httpx.AsyncClient, headers: dict[str, str], **fie
     response = await client.post("/api/agents", json=body, headers=headers)
     assert response.status_code == 201, response.text
     return response.json()
+
+
+async def upload(client: httpx.AsyncClient, headers: dict[str, str], agent_id: int, path, name: str | None = None):
+    from pathlib import Path
+
+    data = Path(path).read_bytes()
+    return await client.post(
+        f"/api/agents/{agent_id}/documents",
+        files={"file": (name or Path(path).name, data, "application/octet-stream")},
+        headers=headers,
+    )
+
+
+async def wait_processed(client: httpx.AsyncClient, headers: dict[str, str], agent_id: int, doc_id: int,
+                         timeout: float = 60.0) -> dict:
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        doc = (await client.get(f"/api/agents/{agent_id}/documents/{doc_id}", headers=headers)).json()
+        if doc["status"] in ("ready", "failed"):
+            return doc
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"document {doc_id} still {doc['status']} after {timeout} s")

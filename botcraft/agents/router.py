@@ -6,7 +6,9 @@ from botcraft.agents import service
 from botcraft.agents.integrations import IntegrationsUpdate
 from botcraft.agents.schemas import AgentCreate, AgentOut, AgentUpdate, PromptOut
 from botcraft.auth.deps import CurrentUser, SettingsDep
-from botcraft.db import SessionDep
+from botcraft.db import DatabaseDep, SessionDep, after_commit
+from botcraft.knowledge import service as knowledge_service
+from botcraft.knowledge import storage
 
 router = APIRouter(prefix="/api/agents", tags=["agents"])
 
@@ -37,9 +39,18 @@ async def update_agent(
 
 
 @router.delete("/{agent_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_agent(agent_id: int, user: CurrentUser, db: SessionDep) -> None:
+async def delete_agent(
+    agent_id: int, user: CurrentUser, db: SessionDep, database: DatabaseDep, settings: SettingsDep
+) -> None:
     agent = await service.get_owned(db, user, agent_id, for_update=True)
+    shas = await knowledge_service.sha256s_of_agent(db, agent.id)
     await service.remove(db, agent)
+
+    async def remove_files() -> None:
+        async with database.transaction(write=False) as session:
+            await storage.remove_unreferenced(session, settings.data_dir, shas)
+
+    after_commit(db, remove_files)
 
 
 @router.post("/{agent_id}/generate_prompt", response_model=PromptOut)

@@ -1,0 +1,33 @@
+"""Job kinds and their handlers: a plain dict filled by `@handler("kind")`.
+
+A handler receives the process's Runtime and the claimed job. It is run at least once and
+possibly more (a worker can die after the work but before marking it done), so every
+handler is idempotent: it checks in the database whether its effect already happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from botcraft.jobs.queue import ClaimedJob
+    from botcraft.runtime import Runtime
+
+Handler = Callable[["Runtime", "ClaimedJob"], Awaitable[Any]]
+
+HANDLERS: dict[str, Handler] = {}
+
+
+class PermanentJobError(Exception):
+    """Retrying cannot help (bad input): the job goes straight to dead with this message."""
+
+
+def handler(kind: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        if kind in HANDLERS and HANDLERS[kind] is not fn:
+            raise RuntimeError(f"two handlers for job kind {kind!r}")
+        HANDLERS[kind] = fn
+        return fn
+
+    return register

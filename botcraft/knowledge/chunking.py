@@ -1,0 +1,150 @@
+"""Group passages into chunks: the units that are indexed, retrieved and quoted as sources.
+
+Rules: a chunk never spans two pages or two sheets; a spreadsheet or table row is a chunk
+of its own (one price-list row is one fact to retrieve); paragraphs are packed up to about
+`target_words`; a heading is put in front of what follows it; a passage longer than
+`max_words` is cut at sentence ends (or line ends, for lists and PDF tables).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from botcraft.knowledge.parsers.base import Passage
+
+_ROW_KINDS = frozenset({"row", "table_row"})
+# Sentence ends: after . ! ? … (and closing quotes/brackets) before whitespace; and line ends.
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"»)\]]*\s+|\n+")
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    ordinal: int
+    text: str
+    page: int | None
+    sheet: str | None
+    row_start: int | None
+    row_end: int | None
+
+    def source_label(self, filename: str) -> str:
+        """Where the chunk came from, for people: "price.xlsx, sheet Прайс, rows 12–14"."""
+        parts = [filename]
+        if self.page is not None:
+            parts.append(f"p. {self.page}")
+        if self.sheet is not None:
+            parts.append(f"sheet {self.sheet}")
+        if self.row_start is not None:
+            if self.row_end is not None and self.row_end != self.row_start:
+                parts.append(f"rows {self.row_start}–{self.row_end}")
+            else:
+                parts.append(f"row {self.row_start}")
+        return ", ".join(parts)
+
+
+def chunk_passages(
+    passages: Iterable[Passage], target_words: int = 180, max_words: int = 300
+) -> list[Chunk]:
+    builder = _Builder(target_words, max_words)
+    for passage in passages:
+        builder.add(passage)
+    builder.flush()
+    builder.flush_heading()
+    return builder.chunks
+
+
+class _Builder:
+    def __init__(self, target_words: int, max_words: int) -> None:
+        self.target_words = target_words
+        self.max_words = max_words
+        self.chunks: list[Chunk] = []
+        self.parts: list[str] = []  # paragraphs waiting to become one chunk
+        self.words = 0
+        self.at: Passage | None = None  # the first passage of the pending paragraphs
+        self.heading = ""  # heading(s) waiting for the next chunk
+        self.heading_at: Passage | None = None
+
+    def add(self, passage: Passage) -> None:
+        if self.at is not None and not _same_place(self.at, passage):
+            self.flush()
+        if self.heading_at is not None and not _same_place(self.heading_at, passage):
+            self.flush_heading()
+        if passage.kind == "heading":
+            self.flush()
+            self.heading = f"{self.heading}\n{passage.text}" if self.heading else passage.text
+            self.heading_at = self.heading_at or passage
+        elif passage.kind in _ROW_KINDS:
+            self.flush()
+            for piece in _split(passage.text, self.target_words, self.max_words):
+                self.emit(self._with_heading(piece), passage)
+        else:
+            for piece in _split(passage.text, self.target_words, self.max_words):
+                self._append(piece, passage)
+
+    def _append(self, text: str, passage: Passage) -> None:
+        words = _count_words(text)
+        if self.parts and self.words + words > self.target_words:
+            self.flush()
+        if not self.parts:
+            self.at = passage
+        self.parts.append(text)
+        self.words += words
+
+    def flush(self) -> None:
+        if self.parts and self.at is not None:
+            self.emit(self._with_heading("\n\n".join(self.parts)), self.at)
+        self.parts, self.words, self.at = [], 0, None
+
+    def flush_heading(self) -> None:
+        """A heading with nothing after it (on its page) is still searchable text."""
+        if self.heading_at is not None:
+            self.emit(self.heading, self.heading_at)
+        self.heading, self.heading_at = "", None
+
+    def _with_heading(self, text: str) -> str:
+        if not self.heading:
+            return text
+        text = f"{self.heading}\n\n{text}"
+        self.heading, self.heading_at = "", None
+        return text
+
+    def emit(self, text: str, at: Passage) -> None:
+        self.chunks.append(Chunk(len(self.chunks), text, at.page, at.sheet, at.row, at.row))
+
+
+def _same_place(a: Passage, b: Passage) -> bool:
+    return a.page == b.page and a.sheet == b.sheet
+
+
+def _count_words(text: str) -> int:
+    return len(text.split())
+
+
+def _split(text: str, target_words: int, max_words: int) -> list[str]:
+    """`text` itself if short enough, else pieces of about `target_words` at sentence ends."""
+    if _count_words(text) <= max_words:
+        return [text]
+    pieces: list[str] = []
+    current: list[str] = []
+    count = 0
+    for sentence in _sentences(text, target_words):
+        words = _count_words(sentence)
+        if current and count + words > target_words:
+            pieces.append(" ".join(current))
+            current, count = [], 0
+        current.append(sentence)
+        count += words
+    if current:
+        pieces.append(" ".join(current))
+    return pieces
+
+
+def _sentences(text: str, max_words: int) -> list[str]:
+    """Sentences of `text`; one without an end in sight is cut every `max_words` words."""
+    sentences = []
+    for sentence in _SENTENCE_END.split(text):
+        words = sentence.split()
+        for start in range(0, len(words), max_words):
+            sentences.append(" ".join(words[start : start + max_words]))
+    return sentences

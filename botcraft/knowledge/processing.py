@@ -1,0 +1,152 @@
+"""The `process_document` job: parse in a child process, then replace the chunks at once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlalchemy import delete, insert, select
+
+from botcraft.jobs.queue import ClaimedJob
+from botcraft.jobs.registry import handler
+from botcraft.models import Chunk, Document, utcnow
+from botcraft.runtime import Runtime
+
+log = structlog.get_logger("botcraft.knowledge")
+
+PROCESS_DOCUMENT = "process_document"
+_INSERT_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class ParseLimits:
+    max_pages: int = 1000
+    time_limit_s: float = 120.0
+
+
+class ParseFailed(Exception):
+    """The document cannot be read; `reason` is for the owner."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _parser_slots(runtime: Runtime) -> asyncio.Semaphore:
+    # One parse per core at a time: parsing is CPU-bound, more would only queue in the OS.
+    slots = runtime.services.get("parser_slots")
+    if slots is None:
+        slots = runtime.services["parser_slots"] = asyncio.Semaphore(runtime.settings.parser_processes)
+    return slots  # type: ignore[no-any-return]
+
+
+async def parse_in_child(path: Path, file_type: str, limits: ParseLimits) -> dict[str, Any]:
+    request = json.dumps({"path": str(path), "file_type": file_type, "limits": asdict(limits)}).encode()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "botcraft.knowledge.parse_child",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        stdout, stderr = await asyncio.wait_for(process.communicate(request), timeout=limits.time_limit_s + 5)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise ParseFailed(
+            f"Reading the file took longer than {int(limits.time_limit_s)} seconds; "
+            "split it into smaller files."
+        ) from None
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    if process.returncode != 0:
+        log.warning("parser_crashed", returncode=process.returncode, stderr=stderr.decode(errors="replace")[-2000:])
+        raise ParseFailed("The file could not be read: it seems damaged or uses features we do not support.")
+    result: dict[str, Any] = json.loads(stdout)
+    if "error" in result:
+        raise ParseFailed(str(result["error"]))
+    return result
+
+
+@handler(PROCESS_DOCUMENT)
+async def process_document(runtime: Runtime, job: ClaimedJob) -> None:
+    document_id = int(job.payload["document_id"])
+    db = runtime.db
+    async with db.transaction() as session:
+        document = await session.get(Document, document_id)
+        if document is None:
+            return  # deleted since: nothing to do
+        document.status, document.error = "processing", None
+        path = runtime.settings.data_dir / document.file_path
+        file_type = document.file_type
+        agent_id = document.agent_id
+
+    limits = ParseLimits(max_pages=runtime.settings.max_document_pages,
+                         time_limit_s=runtime.settings.document_time_limit_seconds)
+    try:
+        if not path.exists():
+            raise ParseFailed("The stored file is missing; upload it again.")
+        async with _parser_slots(runtime):
+            result = await parse_in_child(path, file_type, limits)
+    except ParseFailed as exc:
+        await _mark_failed(runtime, document_id, exc.reason)
+        return
+    except Exception as exc:
+        if job.attempts >= job.max_attempts:
+            await _mark_failed(runtime, document_id, "Processing failed repeatedly; try uploading the file again.")
+        raise exc
+
+    chunks = result["chunks"]
+    if not chunks:
+        await _mark_failed(runtime, document_id, "No text was found in the file.")
+        return
+    async with db.transaction() as session:
+        document = await session.get(Document, document_id)
+        if document is None:
+            return
+        # Replacing (not appending) keeps a retried or reprocessed job from doubling chunks.
+        await session.execute(delete(Chunk).where(Chunk.document_id == document_id))
+        rows = [
+            {
+                "document_id": document_id,
+                "agent_id": agent_id,
+                "ordinal": c["ordinal"],
+                "text": c["text"],
+                "search_text": c["search_text"],
+                "page": c["page"],
+                "sheet": c["sheet"],
+                "row_start": c["row_start"],
+                "row_end": c["row_end"],
+            }
+            for c in chunks
+        ]
+        for start in range(0, len(rows), _INSERT_BATCH):
+            await session.execute(insert(Chunk), rows[start : start + _INSERT_BATCH])
+        document.status = "ready"
+        document.error = None
+        document.chunk_count = len(rows)
+        document.pages = result.get("pages")
+        document.is_processed = True
+        document.processed_at = utcnow()
+    log.info("document_ready", document_id=document_id, chunks=len(rows))
+
+
+async def _mark_failed(runtime: Runtime, document_id: int, reason: str) -> None:
+    async with runtime.db.transaction() as session:
+        document = await session.get(Document, document_id)
+        if document is None:
+            return
+        await session.execute(delete(Chunk).where(Chunk.document_id == document_id))
+        document.status, document.error = "failed", reason
+        document.chunk_count, document.is_processed = 0, False
+        document.processed_at = utcnow()
+    log.info("document_failed", document_id=document_id, reason=reason)
+
+
+async def documents_of(session: Any, agent_id: int) -> list[Document]:
+    return list(await session.scalars(select(Document).where(Document.agent_id == agent_id)))

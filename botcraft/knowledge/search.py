@@ -1,0 +1,111 @@
+"""Full-text search over an agent's chunks: BM25 on SQLite FTS5, ranked tsvector on PostgreSQL.
+
+Both engines index the analyzer's stemmed tokens, so `доставка` finds `доставку` and an SKU
+like `XL-42` is found the same way on either. The dialogue engine uses this same function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from botcraft.knowledge.analyzer import fts5_match, query_terms, tsquery
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    document_id: int
+    filename: str
+    page: int | None
+    sheet: str | None
+    row_start: int | None
+    row_end: int | None
+
+    @property
+    def label(self) -> str:
+        parts = [self.filename]
+        if self.page is not None:
+            parts.append(f"p. {self.page}")
+        if self.sheet is not None:
+            parts.append(f"sheet {self.sheet}")
+        if self.row_start is not None:
+            rows = (
+                f"row {self.row_start}"
+                if self.row_end in (None, self.row_start)
+                else f"rows {self.row_start}–{self.row_end}"
+            )
+            parts.append(rows)
+        return ", ".join(parts)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "document_id": self.document_id,
+            "filename": self.filename,
+            "page": self.page,
+            "sheet": self.sheet,
+            "row_start": self.row_start,
+            "row_end": self.row_end,
+            "label": self.label,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    chunk_id: int
+    score: float
+    text: str
+    source: Source
+
+    def as_dict(self) -> dict[str, object]:
+        return {"chunk_id": self.chunk_id, "score": round(self.score, 4), "text": self.text,
+                "source": self.source.as_dict()}
+
+
+_SQLITE = text(
+    """
+    SELECT c.id, -bm25(chunks_fts) AS score, c.text, c.document_id, d.filename,
+           c.page, c.sheet, c.row_start, c.row_end
+    FROM chunks_fts
+    JOIN chunks c ON c.id = chunks_fts.rowid
+    JOIN documents d ON d.id = c.document_id
+    WHERE chunks_fts MATCH :match AND c.agent_id = :agent_id
+    ORDER BY bm25(chunks_fts)
+    LIMIT :limit
+    """
+)
+
+_POSTGRES = text(
+    """
+    SELECT c.id, ts_rank_cd(c.search_tsv, q, 1) AS score, c.text, c.document_id, d.filename,
+           c.page, c.sheet, c.row_start, c.row_end
+    FROM chunks c
+    JOIN documents d ON d.id = c.document_id,
+         to_tsquery('simple', :match) AS q
+    WHERE c.agent_id = :agent_id AND c.search_tsv @@ q
+    ORDER BY score DESC, c.id
+    LIMIT :limit
+    """
+)
+
+
+async def search(session: AsyncSession, agent_id: int, query: str, *, limit: int = 5) -> list[Hit]:
+    terms = query_terms(query)
+    if not terms:
+        return []
+    if session.bind.dialect.name == "sqlite":
+        statement, match = _SQLITE, fts5_match(terms)
+    else:
+        statement, match = _POSTGRES, tsquery(terms)
+    rows = await session.execute(statement, {"match": match, "agent_id": agent_id, "limit": limit})
+    return [
+        Hit(
+            chunk_id=row[0],
+            score=float(row[1]),
+            text=row[2],
+            source=Source(document_id=row[3], filename=row[4], page=row[5], sheet=row[6],
+                          row_start=row[7], row_end=row[8]),
+        )
+        for row in rows
+    ]

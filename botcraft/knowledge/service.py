@@ -1,0 +1,97 @@
+"""Documents of an agent: accept an upload, list, delete, reprocess. Never commits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from botcraft.errors import AppError, Conflict, NotFound
+from botcraft.jobs.queue import enqueue
+from botcraft.knowledge import storage
+from botcraft.knowledge.processing import PROCESS_DOCUMENT
+from botcraft.knowledge.sniff import SUPPORTED_FORMATS, detect_type
+from botcraft.knowledge.upload import ReceivedFile
+from botcraft.models import Agent, Document
+
+
+class UnsupportedFormat(AppError):
+    status_code = 415
+    code = "unsupported_format"
+
+
+class EmptyFile(AppError):
+    status_code = 400
+    code = "empty_file"
+
+
+def check_type(received: ReceivedFile) -> str:
+    """The file's real type from its content; the name and browser's claim are ignored."""
+    if received.size == 0:
+        raise EmptyFile("The file is empty.")
+    file_type = detect_type(received.head, received.path)
+    if file_type is None:
+        raise UnsupportedFormat(
+            f"'{received.filename}' is not a supported file. Supported formats: "
+            + ", ".join(SUPPORTED_FORMATS) + f" (up to the size limit)."
+        )
+    return file_type
+
+
+async def add_document(
+    db: AsyncSession, agent: Agent, received: ReceivedFile, file_type: str, *, data_dir: Path, limit: int
+) -> tuple[Document, bool]:
+    """(document, duplicate). The agent row is locked, so the limit holds under concurrency."""
+    existing = await db.scalar(
+        select(Document).where(Document.agent_id == agent.id, Document.sha256 == received.sha256)
+    )
+    if existing is not None:
+        received.path.unlink(missing_ok=True)
+        return existing, True
+    count = await db.scalar(select(func.count()).select_from(Document).where(Document.agent_id == agent.id))
+    if (count or 0) >= limit:
+        received.path.unlink(missing_ok=True)
+        raise Conflict(
+            f"This agent already has {limit} documents, the most allowed; delete one first.",
+            code="document_limit_reached",
+            extra={"limit": limit},
+        )
+    relative = storage.store(data_dir, received.path, received.sha256)
+    document = Document(
+        agent_id=agent.id,
+        filename=received.filename,
+        file_path=relative,
+        file_type=file_type,
+        size=received.size,
+        sha256=received.sha256,
+        status="queued",
+    )
+    db.add(document)
+    await db.flush()
+    enqueue(db, PROCESS_DOCUMENT, {"document_id": document.id})
+    return document, False
+
+
+async def get_document(db: AsyncSession, agent: Agent, document_id: int) -> Document:
+    document = await db.scalar(
+        select(Document).where(Document.id == document_id, Document.agent_id == agent.id)
+    )
+    if document is None:
+        raise NotFound("Document not found.", code="document_not_found")
+    return document
+
+
+async def list_documents(db: AsyncSession, agent: Agent) -> list[Document]:
+    return list(
+        await db.scalars(select(Document).where(Document.agent_id == agent.id).order_by(Document.id.desc()))
+    )
+
+
+def reprocess(db: AsyncSession, document: Document) -> None:
+    document.status, document.error = "queued", None
+    enqueue(db, PROCESS_DOCUMENT, {"document_id": document.id})
+
+
+async def sha256s_of_agent(db: AsyncSession, agent_id: int) -> list[str]:
+    return list(await db.scalars(select(Document.sha256).where(Document.agent_id == agent_id)))
