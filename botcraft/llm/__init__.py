@@ -1,0 +1,27 @@
+"""Language models behind one small interface (see :mod:`botcraft.llm.base`)."""
+
+from botcraft.llm.base import (
+    ChatMessage,
+    Completion,
+    LLMError,
+    LLMProvider,
+    LLMUnavailable,
+    StreamEvent,
+    TextDelta,
+    collect,
+)
+from botcraft.llm.openai_compat import OpenAICompatProvider, aclose_clients, get_provider
+
+__all__ = [
+    "ChatMessage",
+    "Completion",
+    "LLMError",
+    "LLMProvider",
+    "LLMUnavailable",
+    "OpenAICompatProvider",
+    "StreamEvent",
+    "TextDelta",
+    "aclose_clients",
+    "collect",
+    "get_provider",
+]

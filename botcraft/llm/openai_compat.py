@@ -1,0 +1,449 @@
+"""An LLMProvider for OpenAI and every server that speaks its chat-completions API
+(Ollama, vLLM, llama.cpp server, LM Studio, OpenRouter), on the official ``openai`` SDK.
+
+Retries are ours, not the SDK's (the client is built with ``max_retries=0``): the SDK sleeps
+for any ``Retry-After`` up to two minutes, which would hold a customer's turn hostage. Here a
+server-named wait is honoured only up to ``max_retry_wait_s``; beyond that the call fails at
+once with :class:`LLMUnavailable` carrying ``retry_after``, so the job queue can reschedule
+the turn instead of a worker sitting idle. Every call also has an overall budget
+(``total_timeout_s``) that retries and back-off must fit in.
+
+SDK clients hold a connection pool and are costly to build, so they are shared: one per
+event loop and (base URL, API key). Providers themselves are cheap; build one per agent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import hashlib
+import logging
+import math
+import random
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import openai
+from openai import AsyncOpenAI
+
+from botcraft.llm.base import (
+    ChatMessage,
+    Completion,
+    LLMError,
+    LLMProvider,
+    LLMUnavailable,
+    StreamEvent,
+    TextDelta,
+)
+
+__all__ = ["OpenAICompatProvider", "aclose_clients", "get_provider"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_MAX_RETRY_WAIT_S = 20.0
+MAX_CLIENTS_PER_LOOP = 64
+# Local servers (Ollama, llama.cpp) need no key, but the SDK refuses to start without one.
+NO_KEY_PLACEHOLDER = "sk-no-key-required"
+_INITIAL_BACKOFF_S = 0.5
+_MAX_BACKOFF_S = 8.0
+
+T = TypeVar("T")
+
+
+class OpenAICompatProvider(LLMProvider):
+    """Chat completions over an OpenAI-compatible HTTP API.
+
+    ``timeout_s`` bounds each attempt (for streams: each wait for the next chunk);
+    ``max_retries`` counts retries after the first attempt; ``max_retry_wait_s`` is the
+    longest server-requested wait we sit out; ``total_timeout_s`` (default ``3 *
+    timeout_s``) bounds the whole call including retries. ``stream_usage=False`` omits
+    ``stream_options`` for servers that reject it (usage is then ``None``).
+    """
+
+    def __init__(
+        self,
+        api_key: str | None,
+        base_url: str | None,
+        model: str,
+        timeout_s: float = 30.0,
+        max_retries: int = 3,
+        *,
+        max_retry_wait_s: float = DEFAULT_MAX_RETRY_WAIT_S,
+        total_timeout_s: float | None = None,
+        stream_usage: bool = True,
+        client: AsyncOpenAI | None = None,
+    ) -> None:
+        if not model:
+            raise ValueError("model is required")
+        if timeout_s <= 0:
+            raise ValueError("timeout_s must be positive")
+        if max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        self.model = model
+        self.base_url = _normalize_base_url(base_url)
+        self.timeout_s = float(timeout_s)
+        self.max_retries = int(max_retries)
+        self.max_retry_wait_s = float(max_retry_wait_s)
+        self.total_timeout_s = float(total_timeout_s or 3 * self.timeout_s)
+        self.stream_usage = stream_usage
+        self._api_key = api_key or NO_KEY_PLACEHOLDER
+        self._client = client
+
+    def __repr__(self) -> str:
+        return f"OpenAICompatProvider(base_url={self.base_url!r}, model={self.model!r})"
+
+    @property
+    def client(self) -> AsyncOpenAI:
+        """The SDK client: the injected one, or the shared one for this loop, URL and key."""
+        if self._client is not None:
+            return self._client
+        return _shared_client(self._api_key, self.base_url)
+
+    # --- LLMProvider -----------------------------------------------------------------------
+
+    async def complete(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> Completion:
+        request = self._request(messages, temperature, max_tokens)
+        client = self.client
+
+        async def attempt(limits: openai.Timeout) -> Completion:
+            response = await client.chat.completions.create(**request, timeout=limits)
+            return self._to_completion(response)
+
+        return await self._with_retries(attempt)
+
+    async def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> AsyncIterator[StreamEvent]:
+        request = self._request(messages, temperature, max_tokens)
+        request["stream"] = True
+        if self.stream_usage:
+            request["stream_options"] = {"include_usage": True}
+        client = self.client
+        deadline = time.monotonic() + self.total_timeout_s
+        attempt = 0
+        while True:
+            parts: list[str] = []
+            usage: Any = None
+            model = self.model
+            finish_reason: str | None = None
+            try:
+                limits = self._attempt_timeout(deadline, attempt)
+                stream = await client.chat.completions.create(**request, timeout=limits)
+                async with stream:
+                    async for chunk in stream:
+                        model = chunk.model or model
+                        if chunk.usage is not None:
+                            usage = chunk.usage
+                        for choice in chunk.choices:
+                            if choice.index != 0:
+                                continue
+                            if choice.finish_reason:
+                                finish_reason = choice.finish_reason
+                            text = choice.delta.content if choice.delta else None
+                            if text:
+                                parts.append(text)
+                                yield TextDelta(text)
+                break
+            except openai.OpenAIError as exc:
+                err = _map_error(exc)
+                if parts:
+                    # The caller already showed this text; starting over would repeat it.
+                    raise LLMUnavailable(
+                        f"the model's answer broke off: {err.message}",
+                        code="stream_interrupted",
+                        status_code=err.status_code,
+                    ) from exc
+                await self._before_retry(err, attempt, deadline, exc)
+                attempt += 1
+        yield Completion(
+            text="".join(parts),
+            prompt_tokens=getattr(usage, "prompt_tokens", None),
+            completion_tokens=getattr(usage, "completion_tokens", None),
+            model=model,
+            finish_reason=finish_reason,
+        )
+
+    async def list_models(self) -> list[str]:
+        """Model ids the server offers: a cheap check of URL and key for the settings page."""
+
+        async def attempt(limits: openai.Timeout) -> list[str]:
+            page = await self.client.models.list(timeout=limits)
+            return [m.id for m in page.data]
+
+        return await self._with_retries(attempt)
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _request(
+        self,
+        messages: Sequence[ChatMessage],
+        temperature: float | None,
+        max_tokens: int | None,
+    ) -> dict[str, Any]:
+        if not messages:
+            raise LLMError("no messages to send", code="bad_request")
+        request: dict[str, Any] = {
+            "model": self.model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+        }
+        # Omitted rather than sent as null: some models (o-series) reject any temperature.
+        if temperature is not None:
+            request["temperature"] = temperature
+        if max_tokens is not None:
+            request["max_tokens"] = max_tokens
+        return request
+
+    def _to_completion(self, response: Any) -> Completion:
+        choices = getattr(response, "choices", None)
+        if not choices:
+            raise LLMError("the model returned no choices", code="invalid_response")
+        choice = choices[0]
+        usage = getattr(response, "usage", None)
+        return Completion(
+            text=(choice.message.content if choice.message else None) or "",
+            prompt_tokens=getattr(usage, "prompt_tokens", None),
+            completion_tokens=getattr(usage, "completion_tokens", None),
+            model=getattr(response, "model", None) or self.model,
+            finish_reason=choice.finish_reason,
+        )
+
+    def _attempt_timeout(self, deadline: float, attempt: int) -> openai.Timeout:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0.05:
+            raise LLMUnavailable(
+                f"no time left for attempt {attempt + 1} within {self.total_timeout_s:g} s",
+                code="timeout",
+            )
+        per_attempt = min(self.timeout_s, remaining)
+        return openai.Timeout(per_attempt, connect=min(5.0, per_attempt))
+
+    async def _with_retries(self, call: Callable[[openai.Timeout], Awaitable[T]]) -> T:
+        deadline = time.monotonic() + self.total_timeout_s
+        attempt = 0
+        while True:
+            timeout = self._attempt_timeout(deadline, attempt)
+            try:
+                return await call(timeout)
+            except openai.OpenAIError as exc:
+                err = _map_error(exc)
+                await self._before_retry(err, attempt, deadline, exc)
+                attempt += 1
+
+    async def _before_retry(
+        self, err: LLMError, attempt: int, deadline: float, cause: BaseException
+    ) -> None:
+        """Sleep before the next attempt, or raise if there must not be one."""
+        if not err.retryable:
+            raise err from cause
+        if attempt >= self.max_retries:
+            raise LLMUnavailable(
+                f"{err.message} (gave up after {attempt + 1} attempts)",
+                code=err.code,
+                status_code=err.status_code,
+                retry_after=err.retry_after,
+            ) from cause
+        if err.retry_after is not None and err.retry_after > self.max_retry_wait_s:
+            raise LLMUnavailable(
+                f"{err.message} (server asks to wait {err.retry_after:g} s)",
+                code=err.code,
+                status_code=err.status_code,
+                retry_after=err.retry_after,
+            ) from cause
+        if err.retry_after is not None:
+            delay = max(0.0, err.retry_after)
+        else:
+            backoff = min(_INITIAL_BACKOFF_S * 2**attempt, _MAX_BACKOFF_S)
+            delay = backoff * (1 - 0.25 * random.random())  # jitter spreads retry bursts
+        if time.monotonic() + delay >= deadline:
+            raise LLMUnavailable(
+                f"{err.message} (out of time for retries within {self.total_timeout_s:g} s)",
+                code=err.code,
+                status_code=err.status_code,
+                retry_after=err.retry_after,
+            ) from cause
+        log.warning(
+            "llm retry: model=%s code=%s status=%s attempt=%d delay=%.2fs",
+            self.model,
+            err.code,
+            err.status_code,
+            attempt + 1,
+            delay,
+        )
+        await asyncio.sleep(delay)
+
+
+# --- error mapping -------------------------------------------------------------------------
+
+
+def _map_error(exc: openai.OpenAIError) -> LLMError:
+    if isinstance(exc, openai.APITimeoutError):
+        return LLMError("the model did not answer in time", retryable=True, code="timeout")
+    if isinstance(exc, openai.APIConnectionError):
+        return LLMError(
+            f"cannot reach the model server: {exc.__cause__ or exc}",
+            retryable=True,
+            code="connection",
+        )
+    if isinstance(exc, openai.APIStatusError):
+        return _map_status_error(exc)
+    if isinstance(exc, openai.APIResponseValidationError):
+        return LLMError("the model server sent an unexpected response", code="invalid_response")
+    if isinstance(exc, openai.APIError):
+        # An error event inside a 200 stream: the server failed mid-answer.
+        return LLMError(
+            f"the model server failed: {exc.message}", retryable=True, code="server_error"
+        )
+    return LLMError(f"model client error: {exc}", code="error")
+
+
+def _map_status_error(exc: openai.APIStatusError) -> LLMError:
+    status = exc.status_code
+    body_code = str(exc.code or "") if exc.code is not None else ""
+    body_type = str(getattr(exc, "type", "") or "")
+    message = _server_message(exc)
+    retry_after = _retry_after(exc.response.headers)
+    if status == 401:
+        code, retryable = "auth", False
+    elif status == 403:
+        code, retryable = "permission", False
+    elif status == 404:
+        code, retryable = "not_found", False
+    elif status == 429:
+        if "insufficient_quota" in (body_code, body_type):
+            # Billing, not load: waiting will not help.
+            code, retryable = "quota", False
+        else:
+            code, retryable = "rate_limited", True
+    elif status in (408, 409) or status >= 500:
+        code, retryable = ("timeout" if status == 408 else "server_error"), True
+    elif body_code == "context_length_exceeded":
+        code, retryable = "context_length", False
+    else:
+        code, retryable = "bad_request", False
+    should_retry = exc.response.headers.get("x-should-retry")
+    if should_retry in ("true", "false") and code not in ("quota", "auth"):
+        retryable = should_retry == "true"
+    return LLMError(
+        f"{status}: {message}",
+        retryable=retryable,
+        code=code,
+        status_code=status,
+        retry_after=retry_after,
+    )
+
+
+def _server_message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+        if isinstance(inner, str):
+            return inner
+    return exc.message
+
+
+def _retry_after(headers: Any) -> float | None:
+    """Seconds from ``retry-after-ms`` / ``retry-after`` (seconds or an HTTP date)."""
+    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value) / divisor
+        except ValueError:
+            if name == "retry-after-ms":
+                continue
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                continue
+            seconds = when.timestamp() - time.time()
+        if math.isfinite(seconds):
+            return max(0.0, seconds)
+        return math.inf
+    return None
+
+
+# --- shared clients ------------------------------------------------------------------------
+
+# httpx connection pools belong to the loop that opened them, so clients are kept per loop
+# and vanish with it (tests run a loop per test; servers run one).
+_ClientCache = OrderedDict[tuple[str, str], AsyncOpenAI]
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _ClientCache] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _normalize_base_url(base_url: str | None) -> str:
+    return (base_url or DEFAULT_BASE_URL).strip().rstrip("/")
+
+
+def _shared_client(api_key: str, base_url: str) -> AsyncOpenAI:
+    loop = asyncio.get_running_loop()
+    per_loop = _clients.get(loop)
+    if per_loop is None:
+        per_loop = _clients[loop] = OrderedDict()
+    key = (base_url, hashlib.sha256(api_key.encode()).hexdigest())
+    client = per_loop.get(key)
+    if client is not None:
+        per_loop.move_to_end(key)
+        return client
+    client = AsyncOpenAI(
+        api_key=api_key,
+        base_url=base_url,
+        max_retries=0,  # see the module docstring
+        timeout=openai.Timeout(60.0, connect=5.0),  # every call passes its own
+    )
+    per_loop[key] = client
+    if len(per_loop) > MAX_CLIENTS_PER_LOOP:
+        # Dropped, not closed: a request may still be using it; its pool closes when
+        # the last reference goes.
+        per_loop.popitem(last=False)
+    return client
+
+
+def get_provider(
+    api_key: str | None,
+    base_url: str | None,
+    model: str,
+    *,
+    timeout_s: float = 30.0,
+    max_retries: int = 3,
+    max_retry_wait_s: float = DEFAULT_MAX_RETRY_WAIT_S,
+    total_timeout_s: float | None = None,
+    stream_usage: bool = True,
+) -> OpenAICompatProvider:
+    """A provider whose SDK client is shared with every other provider for the same
+    base URL and key (per event loop). Cheap to call once per turn."""
+    return OpenAICompatProvider(
+        api_key,
+        base_url,
+        model,
+        timeout_s=timeout_s,
+        max_retries=max_retries,
+        max_retry_wait_s=max_retry_wait_s,
+        total_timeout_s=total_timeout_s,
+        stream_usage=stream_usage,
+    )
+
+
+async def aclose_clients() -> None:
+    """Close the shared clients of the running loop (call at application shutdown)."""
+    per_loop = _clients.pop(asyncio.get_running_loop(), None)
+    for client in (per_loop or {}).values():
+        await client.close()
