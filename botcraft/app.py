@@ -20,9 +20,14 @@ from botcraft.auth.ratelimit import LoginLimiter
 from botcraft.auth.router import router as auth_router
 from botcraft.config import Settings, get_settings
 from botcraft.db import Database
+from botcraft.dialogue.router import router as dialogue_router
 from botcraft.errors import install_error_handlers
+from botcraft.jobs import kinds as _job_kinds  # noqa: F401 - registers job handlers
+from botcraft.jobs.worker import WorkerPool
+from botcraft.knowledge.router import router as knowledge_router
 from botcraft.logs import configure_logging
 from botcraft.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from botcraft.runtime import Runtime
 
 log = structlog.get_logger("botcraft.app")
 
@@ -39,10 +44,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = Database(settings.resolved_database_url)
         app.state.db = db
         await migrate.upgrade(db)
-        log.info("started", version=__version__, database=db.dialect, env=settings.env)
+        runtime = Runtime(settings, db)
+        app.state.runtime = runtime
+        workers = WorkerPool(runtime, settings.workers_in_serve)
+        workers.start()
+        log.info("started", version=__version__, database=db.dialect, env=settings.env,
+                 workers=settings.workers_in_serve)
         try:
             yield
         finally:
+            await workers.stop()
+            await runtime.close()
             await db.dispose()
 
     app = FastAPI(
@@ -66,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(auth_router)
     app.include_router(agents_router)
+    app.include_router(knowledge_router)
+    app.include_router(dialogue_router)
 
     @app.get("/health", tags=["health"])
     async def health() -> JSONResponse:

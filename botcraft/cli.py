@@ -41,6 +41,38 @@ def _migrate(_: argparse.Namespace) -> None:
     print("Database is up to date.")
 
 
+def _worker(args: argparse.Namespace) -> None:
+    import signal
+
+    from botcraft import migrate
+    from botcraft.db import Database
+    from botcraft.jobs import kinds as _kinds  # noqa: F401 - registers job handlers
+    from botcraft.jobs.worker import WorkerPool
+    from botcraft.logs import configure_logging
+    from botcraft.runtime import Runtime
+
+    settings = get_settings()
+    configure_logging(json_logs=settings.is_production, level=settings.log_level)
+
+    async def run() -> None:
+        db = Database(settings.resolved_database_url)
+        await migrate.upgrade(db)
+        runtime = Runtime(settings, db)
+        pool = WorkerPool(runtime, args.count, concurrency=args.concurrency)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        pool.start()
+        print(f"Worker running ({args.count} x {args.concurrency}); Ctrl+C to stop.", flush=True)
+        await stop.wait()
+        await pool.stop(grace_seconds=args.grace)
+        await runtime.close()
+        await db.dispose()
+
+    asyncio.run(run())
+
+
 def _make_admin(args: argparse.Namespace) -> None:
     from sqlalchemy import update
 
@@ -73,6 +105,11 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--forwarded-allow-ips", default="127.0.0.1")
     serve.set_defaults(func=_serve)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_migrate)
+    worker = sub.add_parser("worker", help="run job workers only (scale out next to serve)")
+    worker.add_argument("--count", type=int, default=1, help="worker loops in this process")
+    worker.add_argument("--concurrency", type=int, default=16, help="jobs at once per loop")
+    worker.add_argument("--grace", type=float, default=10.0, help="seconds to finish jobs on stop")
+    worker.set_defaults(func=_worker)
     admin = sub.add_parser("make-admin", help="give an account the admin role")
     admin.add_argument("email")
     admin.set_defaults(func=_make_admin)

@@ -1,0 +1,4 @@
+"""Importing this registers every job kind's handler (each domain owns its handlers)."""
+
+from botcraft.knowledge import processing as _knowledge  # noqa: F401
+from botcraft.dialogue import tasks as _dialogue  # noqa: F401

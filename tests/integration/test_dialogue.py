@@ -1,0 +1,302 @@
+"""The dialogue engine: grounded answers, offline default, LLM behaviour, the owner's view."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from botcraft.dialogue.service import Inbound, record_inbound
+from botcraft.models import Agent, Job, Message
+from tests import docgen
+from tests.fakes.openai_fake import OpenAIFake
+from tests.helpers import create_agent, sign_up, upload, wait_processed
+
+PRICE = {"Прайс": [
+    ["Артикул", "Товар", "Цена, ₽", "Наличие"],
+    ["XL-42", "Футболка хлопковая белая", 1500, "есть"],
+    ["HD-7", "Худи с капюшоном серое", 3200, "нет"],
+    ["CP-1", "Кепка летняя", 700, "есть"],
+]}
+
+
+@pytest.fixture
+async def shop(client, workers, tmp_path):
+    headers = await sign_up(client)
+    agent = await create_agent(client, headers, name="Магазин одежды",
+                               business_description="Интернет-магазин одежды в Казани")
+    response = await upload(client, headers, agent["id"], docgen.make_xlsx(tmp_path / "прайс.xlsx", PRICE))
+    assert (await wait_processed(client, headers, agent["id"], response.json()["id"]))["status"] == "ready"
+    return headers, agent["id"]
+
+
+@pytest.fixture
+def llm(settings):
+    fake = OpenAIFake(api_key="sk-test-key")
+    with fake.serve():
+        settings.openai_api_key = "sk-test-key"
+        settings.openai_base_url = fake.base_url + "/v1"
+        settings.openai_model = "gpt-test"
+        yield fake
+
+
+async def _chat(client, headers, agent_id, message, conversation_id=None):
+    body = {"message": message}
+    if conversation_id:
+        body["conversation_id"] = conversation_id
+    response = await client.post(f"/api/agents/{agent_id}/chat", json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_offline_answers_a_russian_question_from_the_price_list(client, shop):
+    headers, agent_id = shop
+    answer = await _chat(client, headers, agent_id, "Сколько стоит футболка XL-42?")
+    assert "1500" in answer["reply"] and "Футболка" in answer["reply"]
+    assert answer["answered_by"] == "offline" and not answer["needs_attention"]
+    assert answer["sources"][0]["filename"] == "прайс.xlsx"
+    assert answer["sources"][0]["sheet"] == "Прайс" and answer["sources"][0]["row_start"] == 2
+    assert "прайс.xlsx" in answer["reply"]  # the source is named to the customer too
+    # The same conversation goes on, and both turns are stored with the passages used.
+    follow = await _chat(client, headers, agent_id, "А худи есть в наличии?", answer["conversation_id"])
+    assert follow["conversation_id"] == answer["conversation_id"] and "3200" in follow["reply"]
+    messages = (await client.get(f"/api/conversations/{answer['conversation_id']}/messages", headers=headers)).json()
+    assert [m["direction"] for m in messages] == ["in", "out", "in", "out"]
+    assert messages[1]["sources"][0]["filename"] == "прайс.xlsx"
+
+
+@pytest.mark.parametrize("greeting", ["/start", "Привет!", "Добрый день", "Hello"])
+async def test_greetings_get_a_welcome(client, shop, greeting):
+    headers, agent_id = shop
+    answer = await _chat(client, headers, agent_id, greeting)
+    assert answer["answered_by"] == "greeting" and "Магазин одежды" in answer["reply"]
+    assert ("Здравствуйте" in answer["reply"]) == (greeting != "Hello")
+
+
+async def test_unanswerable_question_hands_over_and_flags(client, shop):
+    headers, agent_id = shop
+    answer = await _chat(client, headers, agent_id, "Вы продаёте велосипеды для подростков?")
+    assert answer["needs_attention"] and "сотрудник" in answer["reply"]
+    conversations = (await client.get(f"/api/agents/{agent_id}/conversations", headers=headers)).json()
+    assert conversations["items"][0]["needs_attention"] is True
+    assert conversations["items"][0]["last_message_text"].startswith("К сожалению")
+
+
+async def test_llm_answer_is_grounded_and_usage_recorded(client, shop, llm):
+    headers, agent_id = shop
+    llm.reply(lambda req: "Футболка XL-42 стоит 1500 ₽ [1].")
+    answer = await _chat(client, headers, agent_id, "Сколько стоит футболка XL-42?")
+    assert answer["reply"] == "Футболка XL-42 стоит 1500 ₽ [1]." and answer["answered_by"] == "llm"
+    request = llm.chat_requests[-1]
+    system = request.messages[0]["content"]
+    assert request.authorization == "Bearer sk-test-key"
+    assert "Ты — Магазин одежды" in system  # the agent's system prompt
+    assert "[1] (прайс.xlsx, sheet Прайс, row 2)" in system and "1500" in system  # numbered passages with sources
+    assert "ТОЛЬКО из этих фрагментов" in system and "языке клиента" in system
+    assert request.messages[-1] == {"role": "user", "content": "Сколько стоит футболка XL-42?"}
+    messages = (await client.get(f"/api/conversations/{answer['conversation_id']}/messages", headers=headers)).json()
+    assert messages[-1]["prompt_tokens"] > 0 and messages[-1]["completion_tokens"] > 0
+    assert messages[-1]["model"] == "gpt-test"
+
+
+async def test_llm_handover_mark_flags_the_conversation(client, shop, llm):
+    headers, agent_id = shop
+    llm.reply("В наших документах этого нет, я позову сотрудника. [[HANDOVER]]")
+    answer = await _chat(client, headers, agent_id, "Можно ли оплатить криптовалютой?")
+    assert answer["needs_attention"] and "[[HANDOVER]]" not in answer["reply"]
+
+
+async def test_history_is_sent_and_cut_to_a_budget(client, shop, llm):
+    headers, agent_id = shop
+    llm.reply("Первый ответ")
+    first = await _chat(client, headers, agent_id, "Есть ли кепки?")
+    llm.reply("Второй ответ")
+    await _chat(client, headers, agent_id, "А какого цвета?", first["conversation_id"])
+    roles = [m["role"] for m in llm.chat_requests[-1].messages]
+    assert roles == ["system", "user", "assistant", "user"]
+    assert llm.chat_requests[-1].messages[1]["content"] == "Есть ли кепки?"
+
+
+async def test_streaming_sends_deltas_then_done(client, shop, llm):
+    headers, agent_id = shop
+    llm.reply("Кепка летняя стоит 700 рублей, она есть в наличии.")
+    async with client.stream("POST", f"/api/agents/{agent_id}/chat/stream",
+                             json={"message": "Сколько стоит кепка?"}, headers=headers) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = []
+        async for line in response.aiter_lines():
+            if line.startswith("event:"):
+                events.append([line[7:], None])
+            elif line.startswith("data:"):
+                events[-1][1] = json.loads(line[6:])
+    kinds = [e[0] for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "done" and kinds.count("delta") >= 2
+    text = "".join(e[1]["text"] for e in events if e[0] == "delta")
+    assert text == "Кепка летняя стоит 700 рублей, она есть в наличии."
+    assert events[-1][1]["reply"] == text and events[-1][1]["sources"]
+
+
+async def test_rate_limited_then_answered(client, shop, llm):
+    headers, agent_id = shop
+    llm.rate_limit(retry_after=1)
+    llm.reply("Худи стоит 3200 ₽.")
+    started = time.monotonic()
+    answer = await _chat(client, headers, agent_id, "Сколько стоит худи?")
+    assert answer["reply"] == "Худи стоит 3200 ₽." and time.monotonic() - started >= 0.9
+    assert len(llm.chat_requests) == 2
+
+
+async def test_server_errors_then_success(client, shop, llm):
+    headers, agent_id = shop
+    llm.server_error(503, times=2)
+    llm.reply("Кепка стоит 700 ₽.")
+    answer = await _chat(client, headers, agent_id, "Сколько стоит кепка?")
+    assert answer["answered_by"] == "llm" and answer["reply"] == "Кепка стоит 700 ₽."
+
+
+async def test_llm_timeout_falls_back_to_the_offline_answer(client, shop, llm, settings):
+    headers, agent_id = shop
+    settings.llm_timeout_seconds = 0.3
+    for _ in range(6):
+        llm.delay(3)
+    answer = await _chat(client, headers, agent_id, "Сколько стоит футболка XL-42?")
+    assert answer["answered_by"] == "offline" and "1500" in answer["reply"]
+
+
+async def test_owner_takes_over_and_replies(client, shop, app):
+    headers, agent_id = shop
+    async with app.state.db.transaction() as session:
+        agent = await session.get(Agent, agent_id)
+        await record_inbound(session, agent, Inbound("telegram", "5001", "Здравствуйте, есть скидки?",
+                                                     "Анна", "5001:1"))
+    conversation = await _wait_for_answer(client, headers, agent_id)
+    url = f"/api/conversations/{conversation['id']}"
+    taken = await client.post(f"{url}/mode", json={"mode": "human"}, headers=headers)
+    assert taken.status_code == 200 and taken.json()["mode"] == "human"
+
+    async with app.state.db.transaction() as session:
+        agent = await session.get(Agent, agent_id)
+        waiting = await record_inbound(session, agent, Inbound("telegram", "5001", "Ау, ответьте!", "Анна", "5001:3"))
+        assert waiting.status == "pending"
+    await asyncio.sleep(0.5)
+    messages = (await client.get(f"{url}/messages", headers=headers)).json()
+    assert messages[-1]["text"] == "Ау, ответьте!"  # the bot stayed silent
+    flagged = (await client.get(url, headers=headers)).json()
+    assert flagged["needs_attention"] is True
+
+    reply = await client.post(f"{url}/messages", json={"text": "Да, скидка 10% до пятницы."}, headers=headers)
+    assert reply.status_code == 201 and reply.json()["author"] == "owner" and reply.json()["status"] == "queued"
+    async with app.state.db.transaction(write=False) as session:
+        jobs = (await session.scalars(select(Job).where(Job.kind == "deliver_message"))).all()
+        assert any(j.payload["message_id"] == reply.json()["id"] for j in jobs)
+    assert (await client.get(url, headers=headers)).json()["needs_attention"] is False
+    back = await client.post(f"{url}/mode", json={"mode": "bot"}, headers=headers)
+    assert back.json()["mode"] == "bot"
+
+
+async def _wait_for_answer(client, headers, agent_id, count=2, timeout=15):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        items = (await client.get(f"/api/agents/{agent_id}/conversations", headers=headers)).json()["items"]
+        if items:
+            messages = (await client.get(f"/api/conversations/{items[0]['id']}/messages", headers=headers)).json()
+            if len(messages) >= count:
+                return items[0]
+        await asyncio.sleep(0.1)
+    raise AssertionError("no answer")
+
+
+async def test_channel_turns_run_as_jobs_and_duplicates_get_one_answer(client, shop, app):
+    headers, agent_id = shop
+    for _ in range(2):  # the same event delivered twice
+        async with app.state.db.transaction() as session:
+            agent = await session.get(Agent, agent_id)
+            await record_inbound(session, agent, Inbound("telegram", "77", "Почём кепка CP-1?", "Олег", "77:10"))
+    conversation = await _wait_for_answer(client, headers, agent_id)
+    await asyncio.sleep(0.5)
+    messages = (await client.get(f"/api/conversations/{conversation['id']}/messages", headers=headers)).json()
+    assert len(messages) == 2 and "700" in messages[1]["text"]
+    assert messages[1]["status"] == "queued"  # handed to the channel sender
+
+
+async def test_conversations_are_paginated_and_private(client, shop, app):
+    headers, agent_id = shop
+    async with app.state.db.transaction() as session:
+        agent = await session.get(Agent, agent_id)
+        for i in range(3):
+            await record_inbound(session, agent, Inbound("telegram", f"90{i}", f"Вопрос {i}", None, f"90{i}:1"),
+                                 answer=False)
+    page = (await client.get(f"/api/agents/{agent_id}/conversations", params={"per_page": 2}, headers=headers)).json()
+    assert page["total"] == 3 and len(page["items"]) == 2
+    assert page["items"][0]["external_chat_id"] == "902"  # newest first
+    stranger = await sign_up(client, "stranger@example.com")
+    cid = page["items"][0]["id"]
+    assert (await client.get(f"/api/agents/{agent_id}/conversations", headers=stranger)).status_code == 404
+    assert (await client.get(f"/api/conversations/{cid}/messages", headers=stranger)).status_code == 404
+    assert (await client.post(f"/api/conversations/{cid}/mode", json={"mode": "human"}, headers=stranger)).status_code == 404
+    assert (await client.post(f"/api/conversations/{cid}/messages", json={"text": "x"}, headers=stranger)).status_code == 404
+    bad = await client.post(f"/api/conversations/{cid}/mode", json={"mode": "robot"}, headers=headers)
+    assert bad.status_code == 422
+
+
+def _worker(settings, llm_url: str) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": settings.resolved_database_url, "DATA_DIR": str(settings.data_dir),
+           "ENCRYPTION_KEY": settings.encryption_key, "JWT_SECRET_KEY": settings.jwt_secret_key,
+           "OPENAI_API_KEY": "sk-test-key", "OPENAI_BASE_URL": llm_url, "JOB_LEASE_SECONDS": "2",
+           "LLM_TIMEOUT_SECONDS": "10"}
+    process = subprocess.Popen([sys.executable, "-m", "botcraft.cli", "worker"], env=env,
+                               cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+    assert process.stdout.readline().startswith("Worker running")
+    return process
+
+
+async def test_a_turn_whose_worker_is_killed_is_answered_once_by_another(app, settings, llm, tmp_path):
+    async with app.state.db.transaction() as session:
+        from botcraft.models import User
+        user = User(email="kill@example.com")
+        session.add(user)
+        await session.flush()
+        agent = Agent(user_id=user.id, name="Тест", system_prompt="Ты — тест.", integrations_json={})
+        session.add(agent)
+        await session.flush()
+        message = await record_inbound(session, agent, Inbound("telegram", "1", "Какие часы работы?", None, "1:1"))
+    llm.delay(1.5, then=None)  # the first worker's call hangs; it is killed meanwhile
+    llm.reply("Мы работаем с 9 до 21.")
+    first = _worker(settings, llm.base_url + "/v1")
+    try:
+        deadline = time.monotonic() + 15
+        while not llm.chat_requests:
+            assert time.monotonic() < deadline, "the first worker never called the LLM"
+            await asyncio.sleep(0.05)
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+        second = _worker(settings, llm.base_url + "/v1")
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                async with app.state.db.transaction(write=False) as session:
+                    answers = (await session.scalars(select(Message).where(Message.reply_to_id == message.id))).all()
+                if answers:
+                    break
+                assert time.monotonic() < deadline, "nobody answered"
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(1.0)  # time for any second answer to appear
+        finally:
+            second.kill()
+            second.wait()
+    finally:
+        first.kill()
+    async with app.state.db.transaction(write=False) as session:
+        answers = (await session.scalars(select(Message).where(Message.direction == "out"))).all()
+        turn = (await session.scalars(select(Job).where(Job.kind == "dialogue_turn"))).one()
+    assert [a.text for a in answers] == ["Мы работаем с 9 до 21."]
+    assert turn.status == "done" and turn.attempts == 2
