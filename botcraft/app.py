@@ -22,12 +22,12 @@ from botcraft.config import Settings, get_settings
 from botcraft.db import Database
 from botcraft.dialogue.router import router as dialogue_router
 from botcraft.errors import install_error_handlers
-from botcraft.jobs import kinds as _job_kinds  # noqa: F401 - registers job handlers
-from botcraft.jobs.worker import WorkerPool
+from botcraft.channels.router import router as channels_router
 from botcraft.knowledge.router import router as knowledge_router
 from botcraft.logs import configure_logging
 from botcraft.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from botcraft.runtime import Runtime
+from botcraft.services import Background
 
 log = structlog.get_logger("botcraft.app")
 
@@ -46,14 +46,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await migrate.upgrade(db)
         runtime = Runtime(settings, db)
         app.state.runtime = runtime
-        workers = WorkerPool(runtime, settings.workers_in_serve)
-        workers.start()
+        background = Background(runtime, workers=settings.workers_in_serve,
+                                concurrency=settings.worker_concurrency, polling=settings.telegram_polling)
+        background.start()
         log.info("started", version=__version__, database=db.dialect, env=settings.env,
                  workers=settings.workers_in_serve)
         try:
             yield
         finally:
-            await workers.stop()
+            await background.stop()
             await runtime.close()
             await db.dispose()
 
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(agents_router)
     app.include_router(knowledge_router)
     app.include_router(dialogue_router)
+    app.include_router(channels_router)
 
     @app.get("/health", tags=["health"])
     async def health() -> JSONResponse:

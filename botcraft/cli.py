@@ -46,10 +46,9 @@ def _worker(args: argparse.Namespace) -> None:
 
     from botcraft import migrate
     from botcraft.db import Database
-    from botcraft.jobs import kinds as _kinds  # noqa: F401 - registers job handlers
-    from botcraft.jobs.worker import WorkerPool
     from botcraft.logs import configure_logging
     from botcraft.runtime import Runtime
+    from botcraft.services import Background
 
     settings = get_settings()
     configure_logging(json_logs=settings.is_production, level=settings.log_level)
@@ -58,7 +57,7 @@ def _worker(args: argparse.Namespace) -> None:
         db = Database(settings.resolved_database_url)
         await migrate.upgrade(db)
         runtime = Runtime(settings, db)
-        pool = WorkerPool(runtime, args.count, concurrency=args.concurrency)
+        pool = Background(runtime, workers=args.count, concurrency=args.concurrency, polling=False)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -66,7 +65,7 @@ def _worker(args: argparse.Namespace) -> None:
         pool.start()
         print(f"Worker running ({args.count} x {args.concurrency}); Ctrl+C to stop.", flush=True)
         await stop.wait()
-        await pool.stop(grace_seconds=args.grace)
+        await pool.stop(args.grace)
         await runtime.close()
         await db.dispose()
 
@@ -107,7 +106,8 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_migrate)
     worker = sub.add_parser("worker", help="run job workers only (scale out next to serve)")
     worker.add_argument("--count", type=int, default=1, help="worker loops in this process")
-    worker.add_argument("--concurrency", type=int, default=16, help="jobs at once per loop")
+    worker.add_argument("--concurrency", type=int, default=get_settings().worker_concurrency,
+                        help="jobs at once per loop")
     worker.add_argument("--grace", type=float, default=10.0, help="seconds to finish jobs on stop")
     worker.set_defaults(func=_worker)
     admin = sub.add_parser("make-admin", help="give an account the admin role")

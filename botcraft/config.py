@@ -90,7 +90,12 @@ class Settings(BaseSettings):
     instagram_app_secret: str = Field("", alias="INSTAGRAM_APP_SECRET")
 
     # Workers
-    workers_in_serve: int = Field(2, alias="WORKERS_IN_SERVE")
+    workers_in_serve: int = Field(1, alias="WORKERS_IN_SERVE")
+    # Jobs in flight per worker loop. Turns mostly wait on the LLM, so many fit; CPU-heavy
+    # document parsing has its own limit (PARSER_PROCESSES).
+    worker_concurrency: int = Field(256, alias="WORKER_CONCURRENCY")
+    telegram_polling: bool = Field(True, alias="TELEGRAM_POLLING")
+    telegram_poll_timeout: int = Field(25, alias="TELEGRAM_POLL_TIMEOUT")
     job_lease_seconds: int = Field(60, alias="JOB_LEASE_SECONDS")
     job_max_attempts: int = Field(5, alias="JOB_MAX_ATTEMPTS")
 

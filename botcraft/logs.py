@@ -97,8 +97,10 @@ def configure_logging(*, json_logs: bool, level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
     handler.addFilter(_ScrubFilter())
+    handler.set_name("botcraft")
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    # Replace only our own handler: others (a test's log capture) stay attached.
+    root.handlers[:] = [h for h in root.handlers if h.get_name() != "botcraft"] + [handler]
     root.setLevel(level.upper())
     # httpx logs every request URL at INFO, and Telegram URLs carry the bot token.
     for noisy in ("httpx", "httpcore", "aiogram.event", "openai", "uvicorn.access"):

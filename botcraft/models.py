@@ -231,3 +231,50 @@ class Message(Base):
     prompt_tokens: Mapped[int | None] = mapped_column(Integer)
     completion_tokens: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- Channels ------------------------------------------------------------------------
+
+
+class ChannelState(Base):
+    """One agent's connection to one channel: how it runs and how it is doing."""
+
+    __tablename__ = "channel_states"
+    __table_args__ = (
+        UniqueConstraint("agent_id", "channel", name="uq_channel_states_agent_channel"),
+        # Routing of webhooks: WhatsApp phone_number_id, Instagram account id.
+        UniqueConstraint("channel", "route_key", name="uq_channel_states_route"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("ai_agents.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    mode: Mapped[str | None] = mapped_column(String(8))  # webhook | polling
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)  # the owner wants it running
+    route_key: Mapped[str | None] = mapped_column(String(64))
+    # sha256 of Telegram's X-Telegram-Bot-Api-Secret-Token for this agent.
+    webhook_secret_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    polling_offset: Mapped[int | None] = mapped_column(BigInteger)
+    # One poller per bot token across all processes.
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
+    last_event_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None]
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ChannelEvent(Base):
+    """Every inbound event, stored before it is acknowledged; unique per channel and agent."""
+
+    __tablename__ = "channel_events"
+    __table_args__ = (UniqueConstraint("agent_id", "channel", "event_id", name="uq_channel_events_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("ai_agents.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -22,6 +22,8 @@ from botcraft.db import Database
 from botcraft import migrate
 from tests.pg_cluster import PostgresCluster
 
+pytest_plugins = ["tests.fakes.fixtures"]
+
 DB_KIND = os.environ.get("BOTCRAFT_TEST_DB", "sqlite")
 _counter = itertools.count()
 
@@ -105,6 +107,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         OPENAI_API_KEY="",
         OPENAI_BASE_URL="",
         WORKERS_IN_SERVE=0,
+        TELEGRAM_POLL_TIMEOUT=1,
     ).finalize()
 
 
@@ -133,3 +136,10 @@ async def workers(app: object) -> AsyncIterator[object]:
     pool.start()
     yield pool
     await pool.stop(grace_seconds=5)
+
+
+@pytest.fixture
+def tg(settings: Settings, telegram_fake: object) -> object:
+    """The fake Telegram Bot API, with the app pointed at it."""
+    settings.telegram_api_base = telegram_fake.base_url  # type: ignore[attr-defined]
+    return telegram_fake

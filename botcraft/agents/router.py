@@ -1,12 +1,15 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from botcraft.agents import service
 from botcraft.agents.integrations import IntegrationsUpdate
 from botcraft.agents.schemas import AgentCreate, AgentOut, AgentUpdate, PromptOut
 from botcraft.auth.deps import CurrentUser, SettingsDep
+from botcraft.channels.base import ChannelSetupError
+from botcraft.channels.manager import ChannelManager
 from botcraft.db import DatabaseDep, SessionDep, after_commit
+from botcraft.errors import Unprocessable
 from botcraft.knowledge import service as knowledge_service
 from botcraft.knowledge import storage
 
@@ -61,11 +64,26 @@ async def generate_prompt(agent_id: int, user: CurrentUser, db: SessionDep) -> P
 
 @router.put("/{agent_id}/integrations", response_model=AgentOut)
 async def put_integrations(
-    agent_id: int, body: IntegrationsUpdate, user: CurrentUser, db: SessionDep, settings: SettingsDep
+    agent_id: int, body: IntegrationsUpdate, request: Request, user: CurrentUser, db: DatabaseDep,
+    settings: SettingsDep,
 ) -> AgentOut:
-    agent = await service.get_owned(db, user, agent_id, for_update=True)
-    service.set_integrations(
-        agent, body, key=settings.encryption_key, default_webhook_mode=settings.telegram_webhook_mode
-    )
-    await db.flush()
-    return service.to_out(agent, settings.encryption_key)
+    """Check new channel settings with their platform first; store them only when that worked."""
+    manager: ChannelManager = request.app.state.runtime.services["channels"]
+    async with db.transaction(write=False) as session:
+        agent = await service.get_owned(session, user, agent_id)
+    old = dict(agent.integrations_json or {})
+    service.set_integrations(agent, body, key=settings.encryption_key,
+                             default_webhook_mode=settings.telegram_webhook_mode)
+    try:
+        plans = await manager.prepare(agent, old, agent.integrations_json)
+    except ChannelSetupError as exc:
+        errors = [{"field": exc.field, "message": exc.message}] if exc.field else []
+        raise Unprocessable(exc.message, code="channel_setup_failed", extra={"errors": errors}) from exc
+    async with db.transaction() as session:
+        stored = await service.get_owned(session, user, agent_id, for_update=True)
+        stored.integrations_json = agent.integrations_json
+        await manager.apply(session, stored, old, plans)
+        await session.flush()
+        out = service.to_out(stored, settings.encryption_key)
+    await manager.teardown_removed(agent, old, plans)
+    return out

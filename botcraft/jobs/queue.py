@@ -155,13 +155,17 @@ async def complete(session: AsyncSession, job: ClaimedJob, worker_id: str) -> bo
     return bool(getattr(result, "rowcount", 0))
 
 
-async def fail(db: Database, job: ClaimedJob, worker_id: str, error: str, *, retry: bool = True) -> str:
+async def fail(
+    db: Database, job: ClaimedJob, worker_id: str, error: str, *, retry: bool = True,
+    delay_seconds: float | None = None,
+) -> str:
     final = not retry or job.attempts >= job.max_attempts
     values: dict[str, Any] = {"locked_by": None, "lease_expires_at": None, "last_error": error[:4000]}
     if final:
         values |= {"status": DEAD, "finished_at": utcnow()}
     else:
-        values |= {"status": QUEUED, "run_at": utcnow() + timedelta(seconds=backoff_seconds(job.attempts))}
+        delay = delay_seconds if delay_seconds is not None else backoff_seconds(job.attempts)
+        values |= {"status": QUEUED, "run_at": utcnow() + timedelta(seconds=delay)}
     async with db.transaction() as session:
         await session.execute(
             update(Job).where(_owned(job.id, worker_id)).values(**values).execution_options(synchronize_session=False)

@@ -31,3 +31,11 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
         return fn
 
     return register
+
+
+class RetryLater(Exception):
+    """Try again after `seconds` (a platform's retry_after), or with the usual backoff when None."""
+
+    def __init__(self, reason: str, *, seconds: float | None = None) -> None:
+        super().__init__(reason)
+        self.seconds = seconds

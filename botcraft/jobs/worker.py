@@ -17,7 +17,7 @@ import traceback
 import structlog
 
 from botcraft.jobs import queue
-from botcraft.jobs.registry import HANDLERS, PermanentJobError
+from botcraft.jobs.registry import HANDLERS, PermanentJobError, RetryLater
 from botcraft.runtime import Runtime
 
 log = structlog.get_logger("botcraft.jobs")
@@ -90,6 +90,8 @@ class Worker:
             raise  # shutdown: stop() releases the job
         except PermanentJobError as exc:
             await self._fail(job, str(exc), retry=False)
+        except RetryLater as exc:
+            await queue.fail(self.runtime.db, job, self.id, str(exc), retry=True, delay_seconds=exc.seconds)
         except Exception as exc:  # noqa: BLE001 - any failure is recorded on the job
             detail = f"{type(exc).__name__}: {exc}"
             log.warning("job_failed", attempt=job.attempts, error=detail, tb=traceback.format_exc(limit=5))

@@ -87,8 +87,9 @@ async def test_agent_limit_holds_under_concurrent_creates(client):
     assert len((await client.get("/api/agents", headers=headers)).json()) == 5
 
 
-async def test_integrations_are_masked_everywhere_and_removable(client, app, caplog):
+async def test_integrations_are_masked_everywhere_and_removable(client, app, caplog, tg):
     caplog.set_level(logging.DEBUG)
+    tg.add_bot(token=TG_TOKEN, username="flower_shop_bot")
     headers = await sign_up(client)
     agent = await create_agent(client, headers)
     url = f"/api/agents/{agent['id']}/integrations"
@@ -101,6 +102,7 @@ async def test_integrations_are_masked_everywhere_and_removable(client, app, cap
     assert response.status_code == 200, response.text
     integrations = response.json()["integrations"]
     assert integrations["telegram"] == {"token": "••••sawq", "webhook_mode": False}
+    assert caplog.text  # the capture works, so the checks below mean something
     assert integrations["whatsapp"]["access_token"] == "••••7890"
     assert integrations["whatsapp"]["phone_number_id"] == "106540352242922"
     assert integrations["instagram"] is None
@@ -115,8 +117,8 @@ async def test_integrations_are_masked_everywhere_and_removable(client, app, cap
     assert TG_TOKEN not in caplog.text and WA_TOKEN not in caplog.text
 
     # A secret left out is kept; null removes a channel.
-    kept = await client.put(url, json={"telegram": {"webhook_mode": True}, "whatsapp": None}, headers=headers)
-    assert kept.json()["integrations"]["telegram"] == {"token": "••••sawq", "webhook_mode": True}
+    kept = await client.put(url, json={"telegram": {"webhook_mode": False}, "whatsapp": None}, headers=headers)
+    assert kept.json()["integrations"]["telegram"] == {"token": "••••sawq", "webhook_mode": False}
     assert kept.json()["integrations"]["whatsapp"] is None
 
 

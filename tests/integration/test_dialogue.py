@@ -224,7 +224,8 @@ async def test_channel_turns_run_as_jobs_and_duplicates_get_one_answer(client, s
     await asyncio.sleep(0.5)
     messages = (await client.get(f"/api/conversations/{conversation['id']}/messages", headers=headers)).json()
     assert len(messages) == 2 and "700" in messages[1]["text"]
-    assert messages[1]["status"] == "queued"  # handed to the channel sender
+    # Handed to the channel sender, which refuses: this agent has no Telegram bot connected.
+    assert messages[1]["status"] == "failed" and "no longer connected" in messages[1]["error"]
 
 
 async def test_conversations_are_paginated_and_private(client, shop, app):

@@ -1,0 +1,148 @@
+"""Webhooks (answer fast, work later), channel status and control, set-up information."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from botcraft.agents.service import get_owned, list_for
+from botcraft.auth.deps import CurrentUser
+from botcraft.channels.ingest import store_events
+from botcraft.channels.manager import ChannelManager
+from botcraft.channels.telegram import WEBHOOK_PATH, secret_hash
+from botcraft.db import Database, DatabaseDep, SessionDep
+from botcraft.errors import AppError, NotFound, Unauthorized
+from botcraft.models import Agent, ChannelState
+
+router = APIRouter(tags=["channels"])
+
+
+def manager_from(request: Request) -> ChannelManager:
+    manager: ChannelManager = request.app.state.runtime.services["channels"]
+    return manager
+
+
+class _SecretRoutes:
+    """Webhook secret → (agent, enabled), cached briefly: every update would otherwise pay a query."""
+
+    ttl = 5.0
+
+    def __init__(self) -> None:
+        self._cache: dict[str, tuple[float, tuple[int, bool] | None]] = {}
+
+    async def lookup(self, db: Database, hashed: str) -> tuple[int, bool] | None:
+        cached = self._cache.get(hashed)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        async with db.transaction(write=False) as session:
+            row = (await session.execute(
+                select(ChannelState.agent_id, ChannelState.enabled)
+                .where(ChannelState.channel == "telegram", ChannelState.webhook_secret_hash == hashed)
+            )).first()
+        value = (row[0], bool(row[1])) if row else None
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[hashed] = (time.monotonic() + self.ttl, value)
+        return value
+
+
+_telegram_routes = _SecretRoutes()
+
+
+def _json_body(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise AppError("The body is not valid JSON.", code="invalid_json") from exc
+
+
+@router.get(WEBHOOK_PATH, include_in_schema=False)
+async def telegram_webhook_health() -> dict[str, bool]:
+    return {"ok": True}
+
+
+@router.post(WEBHOOK_PATH)
+async def telegram_webhook(request: Request, db: DatabaseDep) -> JSONResponse:
+    """Telegram updates for every agent's bot, routed by X-Telegram-Bot-Api-Secret-Token."""
+    secret = request.headers.get("x-telegram-bot-api-secret-token")
+    if not secret:
+        raise Unauthorized("Missing X-Telegram-Bot-Api-Secret-Token.", code="missing_secret")
+    route = await _telegram_routes.lookup(db, secret_hash(secret))
+    if route is None:
+        raise Unauthorized("Unknown webhook secret.", code="unknown_secret")
+    agent_id, enabled = route
+    payload = _json_body(await request.body())
+    if not isinstance(payload, dict):
+        raise AppError("An update must be a JSON object.", code="invalid_update")
+    events = manager_from(request).get("telegram").parse(payload)
+    async with db.transaction() as session:
+        await store_events(session, agent_id, "telegram", events, answer=enabled)
+    return JSONResponse({"ok": True})
+
+
+class ChannelSelector(BaseModel):
+    agent_id: int | None = None
+    channel: str | None = None
+
+
+async def _agents_for(session: Any, user: Any, agent_id: int | None) -> list[Agent]:
+    if agent_id is not None:
+        return [await get_owned(session, user, agent_id)]
+    if user.is_admin:
+        return list(await session.scalars(select(Agent).order_by(Agent.id)))
+    return await list_for(session, user)
+
+
+@router.get("/channels/status")
+async def channels_status(request: Request, user: CurrentUser, db: SessionDep,
+                          agent_id: int | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Per agent and channel: mode, running, last event, last error (an admin sees every agent)."""
+    agents = await _agents_for(db, user, agent_id)
+    return {"channels": await manager_from(request).status(db, agents)}
+
+
+async def _switch(request: Request, user: Any, db: Any, selector: ChannelSelector, enabled: bool
+                  ) -> dict[str, list[dict[str, Any]]]:
+    manager = manager_from(request)
+    if selector.channel is not None and selector.channel not in manager.channels:
+        raise NotFound(f"Unknown channel {selector.channel!r}.", code="unknown_channel")
+    agents = await _agents_for(db, user, selector.agent_id)
+    await manager.set_enabled(db, [a.id for a in agents], selector.channel, enabled)
+    await db.flush()
+    return {"channels": await manager.status(db, agents)}
+
+
+@router.post("/channels/start")
+async def channels_start(request: Request, user: CurrentUser, db: SessionDep,
+                         selector: Annotated[ChannelSelector, Body()] = ChannelSelector()) -> dict[str, Any]:
+    return await _switch(request, user, db, selector, True)
+
+
+@router.post("/channels/stop")
+async def channels_stop(request: Request, user: CurrentUser, db: SessionDep,
+                        selector: Annotated[ChannelSelector, Body()] = ChannelSelector()) -> dict[str, Any]:
+    return await _switch(request, user, db, selector, False)
+
+
+@router.get("/api/agents/{agent_id}/channels/setup")
+async def channel_setup(agent_id: int, request: Request, user: CurrentUser, db: SessionDep) -> dict[str, Any]:
+    """What to paste into Meta's dashboard (and where Telegram delivers in webhook mode)."""
+    await get_owned(db, user, agent_id)
+    settings = request.app.state.settings
+    base = settings.public_base_url or None
+
+    def url(path: str) -> str | None:
+        return base + path if base else None
+
+    return {
+        "telegram": {"webhook_url": url(WEBHOOK_PATH)},
+        "whatsapp": {"webhook_url": url("/webhook/whatsapp"), "verify_token": settings.whatsapp_verify_token or None},
+        "instagram": {"webhook_url": url("/webhook/instagram"),
+                      "verify_token": settings.instagram_verify_token or None},
+    }

@@ -1,0 +1,119 @@
+"""The `channel_event` job: one stored inbound event becomes a conversation turn (or a status)."""
+
+from __future__ import annotations
+
+import structlog
+from sqlalchemy import select
+
+from botcraft.channels.events import EventKind, InboundEvent
+from botcraft.channels.ingest import CHANNEL_EVENT, event_from_payload
+from botcraft.channels.manager import context_for
+from botcraft.channels.sender import DELIVER_MESSAGE, WINDOW_CLOSED, manager_of
+from botcraft.dialogue.engine import answer_message
+from botcraft.dialogue.service import Inbound, conversation_for, record_inbound
+from botcraft.jobs.queue import ClaimedJob, enqueue
+from botcraft.jobs.registry import handler
+from botcraft.models import Agent, ChannelEvent, Message
+from botcraft.runtime import Runtime
+
+log = structlog.get_logger("botcraft.channels")
+
+# A status never moves backwards (a late "delivered" after "read" changes nothing).
+_STATUS_RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
+_MEDIA_LABELS = {
+    "voice": "голосовое сообщение", "audio": "аудио", "video": "видео", "video_note": "видеосообщение",
+    "sticker": "стикер", "document": "файл", "image": "фото", "animation": "GIF", "location": "геопозиция",
+    "contact": "контакт", "unsupported": "вложение",
+}
+
+
+def media_reply(agent: Agent) -> str:
+    if agent.media_reply:
+        return agent.media_reply
+    if agent.language == "en":
+        return "Thank you! I can only read text messages for now — please type your question."
+    return "Спасибо! Пока я понимаю только текстовые сообщения — напишите, пожалуйста, ваш вопрос текстом."
+
+
+@handler(CHANNEL_EVENT)
+async def channel_event(runtime: Runtime, job: ClaimedJob) -> None:
+    async with runtime.db.transaction(write=False) as session:
+        row = await session.get(ChannelEvent, int(job.payload["event_row"]))
+        agent = await session.get(Agent, row.agent_id) if row else None
+    if row is None or agent is None:
+        return
+    event = event_from_payload(row.payload)
+    if event.kind == EventKind.STATUS:
+        await _apply_status(runtime, agent, row.channel, event)
+    elif event.kind in (EventKind.BLOCKED, EventKind.UNBLOCKED):
+        async with runtime.db.transaction() as session:
+            conversation = await conversation_for(session, agent.id, row.channel, event.chat_id or "", event.customer_name)
+            conversation.blocked = event.kind == EventKind.BLOCKED
+    elif event.kind in (EventKind.MESSAGE, EventKind.CALLBACK, EventKind.MEDIA) and event.chat_id:
+        await _converse(runtime, job, agent, row.channel, event)
+
+
+async def _converse(runtime: Runtime, job: ClaimedJob, agent: Agent, channel_name: str, event: InboundEvent) -> None:
+    channel = manager_of(runtime).get(channel_name)
+    ctx = context_for(agent, channel_name, runtime.settings.encryption_key)
+    if ctx is not None:
+        await channel.on_inbound(ctx, event)  # answer the callback, mark read
+    media_only = event.kind == EventKind.MEDIA and not event.text
+    text = event.text or f"[{_MEDIA_LABELS.get(event.media_kind or '', 'вложение')}]"
+    key = (channel.channel_message_id(event) if event.kind != EventKind.CALLBACK else None) or event.event_id
+    assert event.chat_id is not None
+    async with runtime.db.transaction() as session:
+        message = await record_inbound(
+            session, agent, Inbound(channel_name, event.chat_id, text, event.customer_name, key), answer=False
+        )
+        if message is None:  # this job ran before and stored it: carry on with the same message
+            message = await session.scalar(select(Message).where(
+                Message.agent_id == agent.id, Message.channel == channel_name, Message.channel_message_id == key))
+        assert message is not None
+        if media_only:
+            await _polite_reply(session, agent, message)
+            await job.complete_in(session)
+            return
+        message_id, waiting_for_owner = message.id, message.status == "pending"
+    if waiting_for_owner:
+        return
+    if ctx is not None:
+        await channel.typing(ctx, event.chat_id)
+    await answer_message(runtime, message_id, job=job)
+
+
+async def _polite_reply(session, agent: Agent, inbound: Message) -> None:  # type: ignore[no-untyped-def]
+    if inbound.status == "pending":
+        return  # the owner is answering this conversation by hand
+    exists = await session.scalar(select(Message.id).where(Message.reply_to_id == inbound.id))
+    if exists is not None:
+        return
+    reply = Message(conversation_id=inbound.conversation_id, agent_id=agent.id, channel=inbound.channel,
+                    direction="out", author="bot", text=media_reply(agent), reply_to_id=inbound.id,
+                    status="queued", answered_by="media")
+    session.add(reply)
+    await session.flush()
+    enqueue(session, DELIVER_MESSAGE, {"message_id": reply.id})
+
+
+async def _apply_status(runtime: Runtime, agent: Agent, channel_name: str, event: InboundEvent) -> None:
+    if not event.status_of or not event.status:
+        return
+    async with runtime.db.transaction() as session:
+        message = await session.scalar(select(Message).where(
+            Message.agent_id == agent.id, Message.channel == channel_name,
+            Message.channel_message_id == event.status_of, Message.direction == "out"))
+        if message is None:
+            log.info("status_for_unknown_message", status=event.status)
+            return
+        if event.status == "failed":
+            message.status = "failed"
+            message.error = event.error or "The platform reported the message as failed."
+            if event.extra.get("error_code") == "131047":
+                from botcraft.models import Conversation
+
+                conversation = await session.get(Conversation, message.conversation_id)
+                if conversation is not None:
+                    conversation.needs_attention, conversation.attention_reason = True, WINDOW_CLOSED
+        elif _STATUS_RANK.get(event.status, -1) > _STATUS_RANK.get(message.status, 99):
+            message.status = event.status
