@@ -22,6 +22,7 @@ from botcraft.config import Settings, get_settings
 from botcraft.db import Database
 from botcraft.dialogue.router import router as dialogue_router
 from botcraft.errors import install_error_handlers
+from botcraft.channels.meta_webhooks import router as meta_webhooks_router
 from botcraft.channels.router import router as channels_router
 from botcraft.knowledge.router import router as knowledge_router
 from botcraft.logs import configure_logging
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(knowledge_router)
     app.include_router(dialogue_router)
     app.include_router(channels_router)
+    app.include_router(meta_webhooks_router)
 
     @app.get("/health", tags=["health"])
     async def health() -> JSONResponse:

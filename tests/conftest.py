@@ -143,3 +143,17 @@ def tg(settings: Settings, telegram_fake: object) -> object:
     """The fake Telegram Bot API, with the app pointed at it."""
     settings.telegram_api_base = telegram_fake.base_url  # type: ignore[attr-defined]
     return telegram_fake
+
+
+WA_SECRET = "wa-app-secret-for-tests"
+IG_SECRET = "ig-app-secret-for-tests"
+
+
+@pytest.fixture
+def meta(settings: Settings, graph_fake: object) -> object:
+    """The fake Graph API for both hosts, with webhook secrets and verify tokens set."""
+    settings.graph_api_base = graph_fake.base_url  # type: ignore[attr-defined]
+    settings.instagram_api_base = graph_fake.base_url  # type: ignore[attr-defined]
+    settings.whatsapp_app_secret, settings.whatsapp_verify_token = WA_SECRET, "wa-verify-токен-1"
+    settings.instagram_app_secret, settings.instagram_verify_token = IG_SECRET, "ig-verify-token-2"
+    return graph_fake

@@ -110,9 +110,13 @@ class MissingField(ValueError):
 
 
 def merge(
-    stored: dict[str, Any], update: IntegrationsUpdate, key: str, *, default_webhook_mode: bool
+    stored: dict[str, Any], update: IntegrationsUpdate, key: str, *, default_webhook_mode: bool,
+    defaults: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """The new stored integrations (secrets encrypted). Raises MissingField."""
+    """The new stored integrations (secrets encrypted). Raises MissingField.
+
+    A required field may be left to `defaults` (the server's env values).
+    """
     result = {k: dict(v) for k, v in (stored or {}).items()}
     for channel in update.model_fields_set:
         incoming = getattr(update, channel)
@@ -127,7 +131,7 @@ def merge(
         if channel == "telegram" and "webhook_mode" not in current:
             current["webhook_mode"] = default_webhook_mode
         for field in REQUIRED_FIELDS[channel]:
-            if not current.get(field):
+            if not current.get(field) and not (defaults or {}).get(channel, {}).get(field):
                 raise MissingField(channel, field)
         result[channel] = current
     return result

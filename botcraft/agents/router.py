@@ -73,7 +73,8 @@ async def put_integrations(
         agent = await service.get_owned(session, user, agent_id)
     old = dict(agent.integrations_json or {})
     service.set_integrations(agent, body, key=settings.encryption_key,
-                             default_webhook_mode=settings.telegram_webhook_mode)
+                             default_webhook_mode=settings.telegram_webhook_mode,
+                             defaults=settings.channel_defaults())
     try:
         plans = await manager.prepare(agent, old, agent.integrations_json)
     except ChannelSetupError as exc:

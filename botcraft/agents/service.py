@@ -10,8 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from botcraft.agents import integrations as integ
 from botcraft.agents.prompts import detect_language, generate_system_prompt
 from botcraft.agents.schemas import AgentCreate, AgentOut, AgentUpdate, LLMSettingsOut
-from botcraft.crypto import encrypt, mask
-from botcraft.crypto import decrypt
+from botcraft.crypto import decrypt, encrypt, mask
 from botcraft.errors import Conflict, NotFound, Unprocessable
 from botcraft.models import Agent, User
 
@@ -93,10 +92,13 @@ def regenerate_prompt(agent: Agent) -> str:
     return agent.system_prompt
 
 
-def set_integrations(agent: Agent, update: integ.IntegrationsUpdate, *, key: str, default_webhook_mode: bool) -> None:
+def set_integrations(
+    agent: Agent, update: integ.IntegrationsUpdate, *, key: str, default_webhook_mode: bool,
+    defaults: dict[str, dict[str, str]] | None = None,
+) -> None:
     try:
         agent.integrations_json = integ.merge(
-            agent.integrations_json, update, key, default_webhook_mode=default_webhook_mode
+            agent.integrations_json, update, key, default_webhook_mode=default_webhook_mode, defaults=defaults
         )
     except integ.MissingField as exc:
         raise Unprocessable(str(exc), extra={"errors": [{"field": exc.field, "message": "required"}]}) from exc

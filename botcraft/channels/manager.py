@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from botcraft.agents.integrations import reveal
 from botcraft.channels.base import BaseChannel, ChannelContext
 from botcraft.channels.registry import CHANNELS
+from botcraft.config import Settings
 from botcraft.errors import Conflict
 from botcraft.models import Agent, ChannelState, utcnow
 from botcraft.runtime import Runtime
@@ -24,12 +25,18 @@ from botcraft.runtime import Runtime
 log = structlog.get_logger("botcraft.channels")
 
 
-def context_for(agent: Agent, channel: str, key: str, settings: dict[str, Any] | None = None) -> ChannelContext | None:
-    plain = settings if settings is not None else reveal(agent.integrations_json, channel, key)
+def context_for(
+    agent: Agent, channel: str, settings: Settings, plain: dict[str, Any] | None = None
+) -> ChannelContext | None:
+    """The agent's settings for `channel` (decrypted), with the server's env defaults filled in."""
+    if plain is None:
+        plain = reveal(agent.integrations_json, channel, settings.encryption_key)
     if plain is None:
         return None
+    defaults = settings.channel_defaults().get(channel, {})
     return ChannelContext(agent.id, {
-        **plain,
+        **defaults,
+        **{k: v for k, v in plain.items() if v not in (None, "")},
         "agent_name": agent.name,
         "agent_description": agent.business_description,
         "agent_language": agent.language,
@@ -56,7 +63,7 @@ class ChannelManager:
             if after is None:
                 plans[name] = None
                 continue
-            ctx = context_for(agent, name, key, after)
+            ctx = context_for(agent, name, self.runtime.settings, after)
             assert ctx is not None
             plans[name] = await channel.setup(ctx)
         return plans
@@ -102,7 +109,7 @@ class ChannelManager:
         key = self.runtime.settings.encryption_key
         for name, plan in plans.items():
             if plan is None:
-                ctx = context_for(agent, name, key, reveal(old, name, key))
+                ctx = context_for(agent, name, self.runtime.settings, reveal(old, name, key))
                 if ctx is not None:
                     await self.channels[name].teardown(ctx)
         self.changed.set()

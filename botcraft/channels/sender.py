@@ -80,7 +80,7 @@ async def deliver_message(runtime: Runtime, job: ClaimedJob) -> None:
         await _finish(runtime, message_id, status="failed", error=f"Unknown channel {conversation.channel}.")
         return
     channel = manager.get(conversation.channel)
-    ctx = context_for(agent, channel.name, runtime.settings.encryption_key)
+    ctx = context_for(agent, channel.name, runtime.settings)
     if ctx is None:
         await _finish(runtime, message_id, status="failed",
                       error=f"Not sent: {channel.name} is no longer connected to this agent.")

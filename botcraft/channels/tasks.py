@@ -55,7 +55,7 @@ async def channel_event(runtime: Runtime, job: ClaimedJob) -> None:
 
 async def _converse(runtime: Runtime, job: ClaimedJob, agent: Agent, channel_name: str, event: InboundEvent) -> None:
     channel = manager_of(runtime).get(channel_name)
-    ctx = context_for(agent, channel_name, runtime.settings.encryption_key)
+    ctx = context_for(agent, channel_name, runtime.settings)
     if ctx is not None:
         await channel.on_inbound(ctx, event)  # answer the callback, mark read
     media_only = event.kind == EventKind.MEDIA and not event.text

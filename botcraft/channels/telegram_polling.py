@@ -94,7 +94,7 @@ class PollingSupervisor:
             agent = await session.get(Agent, state.agent_id) if state else None
         if state is None or agent is None or not state.enabled or state.mode != "polling":
             return None
-        ctx = context_for(agent, "telegram", self.runtime.settings.encryption_key)
+        ctx = context_for(agent, "telegram", self.runtime.settings)
         return (ctx, state.polling_offset) if ctx else None
 
     async def _poll(self, state_id: int) -> None:

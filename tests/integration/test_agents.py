@@ -87,9 +87,10 @@ async def test_agent_limit_holds_under_concurrent_creates(client):
     assert len((await client.get("/api/agents", headers=headers)).json()) == 5
 
 
-async def test_integrations_are_masked_everywhere_and_removable(client, app, caplog, tg):
+async def test_integrations_are_masked_everywhere_and_removable(client, app, caplog, tg, meta):
     caplog.set_level(logging.DEBUG)
     tg.add_bot(token=TG_TOKEN, username="flower_shop_bot")
+    meta.add_whatsapp_number("106540352242922", token=meta.add_token(WA_TOKEN))
     headers = await sign_up(client)
     agent = await create_agent(client, headers)
     url = f"/api/agents/{agent['id']}/integrations"

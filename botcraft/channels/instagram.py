@@ -1,0 +1,49 @@
+"""Instagram Direct: Instagram Login (graph.instagram.com) or the Facebook page-token flow."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from botcraft.channels.base import ChannelContext
+from botcraft.channels.events import InboundEvent
+from botcraft.channels.graph import GraphError, instagram_check, instagram_send_text, split_for_instagram
+from botcraft.channels.instagram_parse import parse_instagram
+from botcraft.channels.meta import MetaChannel
+
+
+class InstagramChannel(MetaChannel):
+    name: ClassVar[str] = "instagram"
+    text_limit: ClassVar[int] = 1000
+
+    def _client(self, ctx: ChannelContext) -> Any:
+        # With a page id, messages go through the Facebook Page (Facebook Login); otherwise
+        # through Instagram Login's own host with the account's token.
+        settings = self.runtime.settings
+        return self.graph(settings.graph_api_base if ctx.get("page_id") else settings.instagram_api_base)
+
+    def _sender_id(self, ctx: ChannelContext) -> str:
+        return str(ctx.get("page_id") or ctx.get("business_account_id"))
+
+    def parse(self, payload: dict[str, Any]) -> list[InboundEvent]:
+        return parse_instagram(payload)
+
+    def rate_key(self, ctx: ChannelContext) -> str:
+        return f"instagram:{ctx.get('business_account_id')}"
+
+    async def setup(self, ctx: ChannelContext) -> dict[str, Any]:
+        try:
+            account = await instagram_check(self._client(ctx), self._sender_id(ctx), ctx.get("access_token"))
+        except GraphError as exc:
+            raise self.setup_error(exc, "instagram.access_token") from exc
+        return {"mode": "webhook", "route_key": ctx.get("business_account_id"),
+                "details": {"username": account.get("username"), "page_id": ctx.get("page_id")}}
+
+    async def send_text(self, ctx: ChannelContext, chat_id: str, text: str) -> str | None:
+        last = None
+        for part in split_for_instagram(text):
+            try:
+                last = await instagram_send_text(self._client(ctx), self._sender_id(ctx), ctx.get("access_token"),
+                                                 chat_id, part)
+            except GraphError as exc:
+                raise self.send_error(exc) from exc
+        return last

@@ -1,0 +1,123 @@
+"""WhatsApp and Instagram webhooks: Meta's verification GET, signed POSTs.
+
+Every POST's X-Hub-Signature-256 is checked over the raw body before anything else; a
+missing header is 401, a wrong one 403, no app secret configured 503, and nothing is
+stored in those cases. Valid posts are stored and answered 200 at once; a payload that
+names no connected agent is logged and still answered 200, so Meta does not retry it forever.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy import select
+
+from botcraft.channels.events import InboundEvent
+from botcraft.channels.ingest import store_events
+from botcraft.channels.meta_signature import SIGNATURE_HEADER, SignatureResult, verify_challenge, verify_signature
+from botcraft.channels.router import manager_from
+from botcraft.db import Database, DatabaseDep
+from botcraft.errors import AppError
+from botcraft.models import ChannelState
+
+log = structlog.get_logger("botcraft.meta")
+router = APIRouter(tags=["channels"])
+
+_SIGNATURE_ERRORS = {
+    SignatureResult.MISSING: ("The X-Hub-Signature-256 header is missing.", "signature_missing"),
+    SignatureResult.INVALID: ("The X-Hub-Signature-256 signature does not match.", "signature_invalid"),
+    SignatureResult.NOT_CONFIGURED: ("The app secret for this webhook is not configured on the server.",
+                                     "webhook_not_configured"),
+}
+
+
+class _Routes:
+    """(channel, route key) → (agent id, enabled), cached briefly for the webhook hot path."""
+
+    ttl = 5.0
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, str], tuple[float, tuple[int, bool] | None]] = {}
+
+    async def lookup(self, db: Database, channel: str, key: str) -> tuple[int, bool] | None:
+        cached = self._cache.get((channel, key))
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        async with db.transaction(write=False) as session:
+            row = (await session.execute(select(ChannelState.agent_id, ChannelState.enabled)
+                                         .where(ChannelState.channel == channel, ChannelState.route_key == key))).first()
+        value = (row[0], bool(row[1])) if row else None
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[(channel, key)] = (time.monotonic() + self.ttl, value)
+        return value
+
+
+_routes = _Routes()
+
+
+def _secrets(request: Request, channel: str) -> tuple[str, str]:
+    settings = request.app.state.settings
+    if channel == "whatsapp":
+        return settings.whatsapp_verify_token, settings.whatsapp_app_secret
+    return settings.instagram_verify_token, settings.instagram_app_secret
+
+
+def _verify_get(request: Request, channel: str) -> PlainTextResponse:
+    verify_token, _ = _secrets(request, channel)
+    challenge = verify_challenge(request.query_params, verify_token or None)
+    if challenge is None:
+        return PlainTextResponse("Verification failed.", status_code=403)
+    return PlainTextResponse(challenge)
+
+
+async def _ingest(request: Request, db: Database, channel_name: str) -> JSONResponse:
+    _, app_secret = _secrets(request, channel_name)
+    raw = await request.body()
+    result = verify_signature(raw, request.headers.get(SIGNATURE_HEADER), app_secret or None)
+    if result != SignatureResult.OK:
+        detail, code = _SIGNATURE_ERRORS[result]
+        raise AppError(detail, code=code, status_code=result.http_status)
+    try:
+        payload = json.loads(raw)
+    except ValueError as exc:
+        raise AppError("The body is not valid JSON.", code="invalid_json") from exc
+    events = manager_from(request).get(channel_name).parse(payload if isinstance(payload, dict) else {})
+    by_route: dict[str, list[InboundEvent]] = defaultdict(list)
+    for event in events:
+        by_route[event.route_key or ""].append(event)
+    async with db.transaction() as session:
+        for route_key, group in by_route.items():
+            route = await _routes.lookup(db, channel_name, route_key) if route_key else None
+            if route is None:
+                log.warning("webhook_unrouted", channel=channel_name, route_key=route_key, events=len(group))
+                continue
+            agent_id, enabled = route
+            await store_events(session, agent_id, channel_name, group, answer=enabled)
+    return JSONResponse({"ok": True})
+
+
+@router.get("/webhook/whatsapp", response_class=PlainTextResponse)
+async def whatsapp_verify(request: Request) -> Any:
+    return _verify_get(request, "whatsapp")
+
+
+@router.post("/webhook/whatsapp")
+async def whatsapp_webhook(request: Request, db: DatabaseDep) -> JSONResponse:
+    return await _ingest(request, db, "whatsapp")
+
+
+@router.get("/webhook/instagram", response_class=PlainTextResponse)
+async def instagram_verify(request: Request) -> Any:
+    return _verify_get(request, "instagram")
+
+
+@router.post("/webhook/instagram")
+async def instagram_webhook(request: Request, db: DatabaseDep) -> JSONResponse:
+    return await _ingest(request, db, "instagram")
