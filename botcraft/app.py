@@ -48,8 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime = Runtime(settings, db)
         app.state.runtime = runtime
         background = Background(runtime, workers=settings.workers_in_serve,
-                                concurrency=settings.worker_concurrency, polling=settings.telegram_polling)
-        background.start()
+                                concurrency=settings.worker_concurrency, serve=True)
+        await background.start()
         log.info("started", version=__version__, database=db.dialect, env=settings.env,
                  workers=settings.workers_in_serve)
         try:

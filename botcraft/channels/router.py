@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 import time
 from typing import Annotated, Any
@@ -15,6 +16,7 @@ from botcraft.agents.service import get_owned, list_for
 from botcraft.auth.deps import CurrentUser
 from botcraft.channels.ingest import store_events
 from botcraft.channels.manager import ChannelManager
+from botcraft.channels.platform_bot import platform_secret
 from botcraft.channels.telegram import WEBHOOK_PATH, secret_hash
 from botcraft.db import Database, DatabaseDep, SessionDep
 from botcraft.errors import AppError, NotFound, Unauthorized
@@ -73,6 +75,11 @@ async def telegram_webhook(request: Request, db: DatabaseDep) -> JSONResponse:
     secret = request.headers.get("x-telegram-bot-api-secret-token")
     if not secret:
         raise Unauthorized("Missing X-Telegram-Bot-Api-Secret-Token.", code="missing_secret")
+    platform = request.app.state.runtime.services.get("platform_bot")
+    if platform is not None and hmac.compare_digest(secret, platform_secret(request.app.state.settings)):
+        payload = _json_body(await request.body())
+        await platform.handle(payload if isinstance(payload, dict) else {})
+        return JSONResponse({"ok": True})
     route = await _telegram_routes.lookup(db, secret_hash(secret))
     if route is None:
         raise Unauthorized("Unknown webhook secret.", code="unknown_secret")

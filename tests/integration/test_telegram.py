@@ -311,3 +311,45 @@ async def test_the_same_bot_cannot_serve_two_agents(client, shop, tg, webhook_bo
     assert (await _connect(client, headers, agent_id, webhook_bot, webhook_mode=True)).status_code == 200
     response = await _connect(client, headers, other["id"], webhook_bot, webhook_mode=True)
     assert response.status_code == 409 and response.json()["code"] == "channel_in_use"
+
+
+@pytest.fixture
+async def platform_app(settings, tg):
+    from botcraft.app import create_app
+
+    settings.telegram_token = tg.add_bot(username="botcraft_platform_bot")
+    settings.public_base_url = PUBLIC
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application, settings.telegram_token
+
+
+async def test_platform_bot_opens_the_web_app(platform_app, tg):
+    _, token = platform_app
+    menu = tg.menu_button(token)
+    assert menu["type"] == "web_app" and menu["web_app"]["url"] == PUBLIC + "/"
+    tg.push_update(token, text_update(9001, "/start", chat_id=777))
+    [sent] = await _until(lambda: _sent(tg, token))
+    assert "BotCraft" in sent["text"]
+    button = sent["reply_markup"]["inline_keyboard"][0][0]
+    assert button["web_app"]["url"] == PUBLIC + "/"
+
+
+async def test_platform_bot_in_webhook_mode(settings, tg):
+    import httpx
+
+    from botcraft.app import create_app
+    from botcraft.channels.platform_bot import platform_secret
+
+    settings.telegram_token = tg.add_bot(username="botcraft_platform_bot")
+    settings.public_base_url = PUBLIC
+    settings.telegram_webhook_mode = True
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        assert tg.webhook(settings.telegram_token)["secret_token"] == platform_secret(settings)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://t") as c:
+            response = await c.post("/webhook/telegram", json=text_update(9002, "/start", chat_id=778),
+                                    headers={"X-Telegram-Bot-Api-Secret-Token": platform_secret(settings)})
+        assert response.status_code == 200
+        [sent] = tg.sent_messages(settings.telegram_token)
+        assert sent["chat_id"] == 778
