@@ -10,7 +10,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import structlog
@@ -138,6 +138,6 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def client_ip(scope: dict[str, Any]) -> str:
+def client_ip(scope: MutableMapping[str, Any]) -> str:
     client = scope.get("client")
     return client[0] if client else "unknown"

@@ -43,7 +43,7 @@ async def store_events(
 
     With `answer=False` (the owner stopped the channel) events are kept but not acted on.
     """
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     new = 0
     for event in events:

@@ -39,7 +39,8 @@ def pacer_of(runtime: Runtime) -> SendPacer:
     if pacer is None:
         settings = runtime.settings
         pacer = runtime.services["send_pacer"] = SendPacer(settings.telegram_rate_per_bot, settings.telegram_rate_per_chat)
-    return pacer  # type: ignore[no-any-return]
+    assert isinstance(pacer, SendPacer)
+    return pacer
 
 
 async def _finish(runtime: Runtime, message_id: int, *, status: str, error: str | None = None,

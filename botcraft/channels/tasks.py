@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import structlog
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from botcraft.channels.events import EventKind, InboundEvent
 from botcraft.channels.ingest import CHANNEL_EVENT, event_from_payload
@@ -13,7 +14,7 @@ from botcraft.dialogue.engine import answer_message
 from botcraft.dialogue.service import Inbound, conversation_for, record_inbound
 from botcraft.jobs.queue import ClaimedJob, enqueue
 from botcraft.jobs.registry import handler
-from botcraft.models import Agent, ChannelEvent, Message
+from botcraft.models import Agent, ChannelEvent, Conversation, Message
 from botcraft.runtime import Runtime
 
 log = structlog.get_logger("botcraft.channels")
@@ -82,7 +83,7 @@ async def _converse(runtime: Runtime, job: ClaimedJob, agent: Agent, channel_nam
     await answer_message(runtime, message_id, job=job)
 
 
-async def _polite_reply(session, agent: Agent, inbound: Message) -> None:  # type: ignore[no-untyped-def]
+async def _polite_reply(session: AsyncSession, agent: Agent, inbound: Message) -> None:
     if inbound.status == "pending":
         return  # the owner is answering this conversation by hand
     exists = await session.scalar(select(Message.id).where(Message.reply_to_id == inbound.id))
@@ -110,8 +111,6 @@ async def _apply_status(runtime: Runtime, agent: Agent, channel_name: str, event
             message.status = "failed"
             message.error = event.error or "The platform reported the message as failed."
             if event.extra.get("error_code") == "131047":
-                from botcraft.models import Conversation
-
                 conversation = await session.get(Conversation, message.conversation_id)
                 if conversation is not None:
                     conversation.needs_attention, conversation.attention_reason = True, WINDOW_CLOSED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -101,7 +102,7 @@ async def owned_conversation(session: AsyncSession, user: User, conversation_id:
 async def list_conversations(
     session: AsyncSession, agent_id: int, *, page: int, per_page: int, attention_first: bool
 ) -> tuple[list[Conversation], int]:
-    order = [Conversation.last_message_at.desc(), Conversation.id.desc()]
+    order: list[Any] = [Conversation.last_message_at.desc(), Conversation.id.desc()]
     if attention_first:
         order.insert(0, Conversation.needs_attention.desc())
     total = await session.scalar(

@@ -120,7 +120,10 @@ async def claim(db: Database, worker_id: str, *, limit: int, lease_seconds: floa
     )
     async with db.transaction() as session:
         rows = (await session.execute(statement)).all()
-    return [ClaimedJob(*row, worker_id=worker_id) for row in sorted(rows, key=lambda r: r[0])]
+    return [
+        ClaimedJob(id=r[0], kind=r[1], payload=r[2], attempts=r[3], max_attempts=r[4], worker_id=worker_id)
+        for r in sorted(rows, key=lambda r: r[0])
+    ]
 
 
 async def bury_exhausted(db: Database) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import secrets
 import socket
@@ -66,7 +67,7 @@ class Worker:
                 for job in claimed:
                     task = asyncio.create_task(self._execute(job))
                     self._inflight[job.id] = (job, task)
-                    task.add_done_callback(lambda _t, jid=job.id: self._done(jid))
+                    task.add_done_callback(functools.partial(self._done, job.id))
                 if claimed and len(self._inflight) < self.concurrency:
                     continue  # there may be more waiting
                 with contextlib.suppress(TimeoutError):
@@ -75,7 +76,7 @@ class Worker:
             queue.wakeup.unregister(self._wake)
             heartbeat.cancel()
 
-    def _done(self, job_id: int) -> None:
+    def _done(self, job_id: int, _task: asyncio.Task[None]) -> None:
         self._inflight.pop(job_id, None)
         self._wake.set()  # a slot is free
 

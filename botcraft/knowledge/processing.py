@@ -42,7 +42,8 @@ def _parser_slots(runtime: Runtime) -> asyncio.Semaphore:
     slots = runtime.services.get("parser_slots")
     if slots is None:
         slots = runtime.services["parser_slots"] = asyncio.Semaphore(runtime.settings.parser_processes)
-    return slots  # type: ignore[no-any-return]
+    assert isinstance(slots, asyncio.Semaphore)
+    return slots
 
 
 async def parse_in_child(path: Path, file_type: str, limits: ParseLimits) -> dict[str, Any]:

@@ -94,7 +94,7 @@ async def search(session: AsyncSession, agent_id: int, query: str, *, limit: int
     terms = query_terms(query)
     if not terms:
         return []
-    if session.bind.dialect.name == "sqlite":
+    if session.get_bind().dialect.name == "sqlite":
         statement, match = _SQLITE, fts5_match(terms)
     else:
         statement, match = _POSTGRES, tsquery(terms)
