@@ -43,17 +43,22 @@ async def update_agent(
 
 @router.delete("/{agent_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_agent(
-    agent_id: int, user: CurrentUser, db: SessionDep, database: DatabaseDep, settings: SettingsDep
+    agent_id: int, request: Request, user: CurrentUser, db: SessionDep, database: DatabaseDep,
+    settings: SettingsDep,
 ) -> None:
     agent = await service.get_owned(db, user, agent_id, for_update=True)
     shas = await knowledge_service.sha256s_of_agent(db, agent.id)
+    integrations = dict(agent.integrations_json or {})
     await service.remove(db, agent)
+    manager: ChannelManager = request.app.state.runtime.services["channels"]
 
-    async def remove_files() -> None:
+    async def clean_up() -> None:
+        # Files and the platforms' side (webhooks) go only once the rows are really gone.
         async with database.transaction(write=False) as session:
             await storage.remove_unreferenced(session, settings.data_dir, shas)
+        await manager.teardown_removed(agent, integrations, dict.fromkeys(integrations))
 
-    after_commit(db, remove_files)
+    after_commit(db, clean_up)
 
 
 @router.post("/{agent_id}/generate_prompt", response_model=PromptOut)

@@ -305,6 +305,13 @@ async def test_removing_the_token_tears_the_bot_down(client, shop, tg, webhook_b
     assert telegram["configured"] is False and telegram["running"] is False
 
 
+async def test_deleting_the_agent_removes_its_webhook(client, shop, tg, webhook_bot):
+    headers, agent_id = shop
+    await _connect(client, headers, agent_id, webhook_bot, webhook_mode=True)
+    assert (await client.delete(f"/api/agents/{agent_id}", headers=headers)).status_code == 204
+    assert not (tg.webhook(webhook_bot) or {}).get("url")
+
+
 async def test_the_same_bot_cannot_serve_two_agents(client, shop, tg, webhook_bot):
     headers, agent_id = shop
     other = await create_agent(client, headers, name="Второй агент")
