@@ -49,3 +49,17 @@ async def wait_processed(client: httpx.AsyncClient, headers: dict[str, str], age
             return doc
         await asyncio.sleep(0.1)
     raise AssertionError(f"document {doc_id} still {doc['status']} after {timeout} s")
+
+
+async def until(predicate, timeout: float = 15.0):
+    """Poll an async predicate until it returns something truthy; that value is returned."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = await predicate()
+        if result:
+            return result
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not reached in time")

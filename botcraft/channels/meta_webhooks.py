@@ -9,22 +9,25 @@ names no connected agent is logged and still answered 200, so Meta does not retr
 from __future__ import annotations
 
 import json
-import time
 from collections import defaultdict
 from typing import Any
 
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
-from sqlalchemy import select
 
 from botcraft.channels.events import InboundEvent
 from botcraft.channels.ingest import store_events
-from botcraft.channels.meta_signature import SIGNATURE_HEADER, SignatureResult, verify_challenge, verify_signature
+from botcraft.channels.meta_signature import (
+    SIGNATURE_HEADER,
+    SignatureResult,
+    verify_challenge,
+    verify_signature,
+)
 from botcraft.channels.router import manager_from
+from botcraft.channels.routes import by_route_key
 from botcraft.db import Database, DatabaseDep
 from botcraft.errors import AppError
-from botcraft.models import ChannelState
 
 log = structlog.get_logger("botcraft.meta")
 router = APIRouter(tags=["channels"])
@@ -37,29 +40,6 @@ _SIGNATURE_ERRORS = {
 }
 
 
-class _Routes:
-    """(channel, route key) → (agent id, enabled), cached briefly for the webhook hot path."""
-
-    ttl = 5.0
-
-    def __init__(self) -> None:
-        self._cache: dict[tuple[str, str], tuple[float, tuple[int, bool] | None]] = {}
-
-    async def lookup(self, db: Database, channel: str, key: str) -> tuple[int, bool] | None:
-        cached = self._cache.get((channel, key))
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
-        async with db.transaction(write=False) as session:
-            row = (await session.execute(select(ChannelState.agent_id, ChannelState.enabled)
-                                         .where(ChannelState.channel == channel, ChannelState.route_key == key))).first()
-        value = (row[0], bool(row[1])) if row else None
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[(channel, key)] = (time.monotonic() + self.ttl, value)
-        return value
-
-
-_routes = _Routes()
 
 
 def _secrets(request: Request, channel: str) -> tuple[str, str]:
@@ -94,7 +74,7 @@ async def _ingest(request: Request, db: Database, channel_name: str) -> JSONResp
         by_route[event.route_key or ""].append(event)
     async with db.transaction() as session:
         for route_key, group in by_route.items():
-            route = await _routes.lookup(db, channel_name, route_key) if route_key else None
+            route = await by_route_key.lookup(db, channel_name, route_key) if route_key else None
             if route is None:
                 log.warning("webhook_unrouted", channel=channel_name, route_key=route_key, events=len(group))
                 continue

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
@@ -17,10 +16,11 @@ from botcraft.auth.deps import CurrentUser
 from botcraft.channels.ingest import store_events
 from botcraft.channels.manager import ChannelManager
 from botcraft.channels.platform_bot import platform_secret
+from botcraft.channels.routes import by_secret_hash
 from botcraft.channels.telegram import WEBHOOK_PATH, secret_hash
-from botcraft.db import Database, DatabaseDep, SessionDep
+from botcraft.db import DatabaseDep, SessionDep
 from botcraft.errors import AppError, NotFound, Unauthorized
-from botcraft.models import Agent, ChannelState
+from botcraft.models import Agent
 
 router = APIRouter(tags=["channels"])
 
@@ -30,31 +30,6 @@ def manager_from(request: Request) -> ChannelManager:
     return manager
 
 
-class _SecretRoutes:
-    """Webhook secret → (agent, enabled), cached briefly: every update would otherwise pay a query."""
-
-    ttl = 5.0
-
-    def __init__(self) -> None:
-        self._cache: dict[str, tuple[float, tuple[int, bool] | None]] = {}
-
-    async def lookup(self, db: Database, hashed: str) -> tuple[int, bool] | None:
-        cached = self._cache.get(hashed)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
-        async with db.transaction(write=False) as session:
-            row = (await session.execute(
-                select(ChannelState.agent_id, ChannelState.enabled)
-                .where(ChannelState.channel == "telegram", ChannelState.webhook_secret_hash == hashed)
-            )).first()
-        value = (row[0], bool(row[1])) if row else None
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[hashed] = (time.monotonic() + self.ttl, value)
-        return value
-
-
-_telegram_routes = _SecretRoutes()
 
 
 def _json_body(raw: bytes) -> Any:
@@ -80,7 +55,7 @@ async def telegram_webhook(request: Request, db: DatabaseDep) -> JSONResponse:
         payload = _json_body(await request.body())
         await platform.handle(payload if isinstance(payload, dict) else {})
         return JSONResponse({"ok": True})
-    route = await _telegram_routes.lookup(db, secret_hash(secret))
+    route = await by_secret_hash.lookup(db, "telegram", secret_hash(secret))
     if route is None:
         raise Unauthorized("Unknown webhook secret.", code="unknown_secret")
     agent_id, enabled = route

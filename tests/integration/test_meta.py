@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from botcraft.models import ChannelEvent, Conversation, Message, utcnow
 from tests import docgen
 from tests.conftest import IG_SECRET, WA_SECRET
-from tests.helpers import create_agent, sign_up, upload, wait_processed
+from tests.helpers import create_agent, sign_up, until, upload, wait_processed
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
 PUBLISHED_SECRET = "1222e786b144d0e85b9f365372d93676"
@@ -58,13 +58,6 @@ async def post_signed(client, path: str, body: bytes, secret: str):
                                                           "X-Hub-Signature-256": sign(body, secret)})
 
 
-async def _until(predicate, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := await predicate():
-            return result
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 @pytest.fixture
@@ -132,7 +125,7 @@ async def test_whatsapp_end_to_end_once_with_read_receipt_and_statuses(client, s
     body = wa_text(whatsapp, "79161234567", "Сколько стоит маникюр?", "wamid.IN1")
     for _ in range(2):  # Meta redelivers
         assert (await post_signed(client, "/webhook/whatsapp", body, WA_SECRET)).status_code == 200
-    sent = await _until(lambda: _sends(meta, whatsapp))
+    sent = await until(lambda: _sends(meta, whatsapp))
     assert sent[0]["to"] == "79161234567" and "2200" in sent[0]["text"]
     assert any(r["message_id"] == "wamid.IN1" for r in meta.read_receipts(whatsapp))
     await asyncio.sleep(0.7)
@@ -148,7 +141,7 @@ async def test_whatsapp_end_to_end_once_with_read_receipt_and_statuses(client, s
             message = await session.scalar(select(Message).where(Message.channel_message_id == wamid))
             return message.status == "read"
 
-    await _until(read)
+    await until(read)
     assert len(meta.sent_messages(whatsapp)) == 1  # statuses are never answered
     status = (await client.get("/channels/status", params={"agent_id": agent_id}, headers=headers)).json()
     [wa] = [c for c in status["channels"] if c["channel"] == "whatsapp"]
@@ -175,7 +168,7 @@ async def test_outside_the_window_nothing_is_sent_and_the_owner_sees_why(client,
         messages = (await client.get(f"/api/conversations/{cid}/messages", headers=headers)).json()
         return messages[-1]["status"] == "failed" and messages[-1]
 
-    message = await _until(failed)
+    message = await until(failed)
     assert "24 hours" in message["error"]
     assert meta.sent_messages(whatsapp) == []
     conversation = (await client.get(f"/api/conversations/{cid}", headers=headers)).json()
@@ -196,7 +189,7 @@ async def test_131047_is_not_retried_and_rate_limits_are(client, shop, meta, wha
         async with app.state.db.transaction(write=False) as session:
             return await session.scalar(select(Message).where(Message.direction == "out", Message.status == "failed"))
 
-    message = await _until(failed)
+    message = await until(failed)
     assert "24 hours" in message.error
     await asyncio.sleep(0.5)
     assert len(_text_sends(meta, whatsapp)) == 1  # not retried
@@ -205,7 +198,7 @@ async def test_131047_is_not_retried_and_rate_limits_are(client, shop, meta, wha
     meta.fail_next(130429, times=3)
     await post_signed(client, "/webhook/whatsapp", wa_text(whatsapp, "79160000003", "Цена стрижки?", "wamid.B"),
                       WA_SECRET)
-    sent = await _until(lambda: _sends(meta, whatsapp))
+    sent = await until(lambda: _sends(meta, whatsapp))
     assert "1800" in sent[0]["text"]
 
 
@@ -231,7 +224,7 @@ async def test_instagram_end_to_end_and_echoes_are_not_answered(client, shop, me
     body = ig_text(instagram, "IGSID-5551", "Сколько стоит женская стрижка?", "mid.IN1")
     for _ in range(2):
         assert (await post_signed(client, "/webhook/instagram", body, IG_SECRET)).status_code == 200
-    sent = await _until(lambda: _sends(meta, instagram))
+    sent = await until(lambda: _sends(meta, instagram))
     assert sent[0]["to"] == "IGSID-5551" and "1800" in sent[0]["text"]
     echo = ig_text(instagram, instagram, "Эхо нашего ответа", "mid.ECHO", is_echo=True)
     assert (await post_signed(client, "/webhook/instagram", echo, IG_SECRET)).status_code == 200

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from botcraft.models import ChannelEvent, Conversation, Message
 from tests import docgen
-from tests.helpers import create_agent, sign_up, upload, wait_processed
+from tests.helpers import create_agent, sign_up, until, upload, wait_processed
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "telegram_updates"
 PUBLIC = "https://bots.example.com"
@@ -47,14 +47,6 @@ async def _connect(client, headers, agent_id, token, **telegram):
                             json={"telegram": {"token": token, **telegram}}, headers=headers)
 
 
-async def _until(predicate, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = await predicate()
-        if result:
-            return result
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 @pytest.fixture
@@ -110,7 +102,7 @@ async def test_webhook_answers_from_the_documents_once_per_update(client, shop, 
                                      headers={"X-Telegram-Bot-Api-Secret-Token": secret})
         assert response.status_code == 200
 
-    sent = await _until(lambda: _sent(tg, webhook_bot))
+    sent = await until(lambda: _sent(tg, webhook_bot))
     assert "1200" in sent[0]["text"] and sent[0]["chat_id"] == 5550001
     assert sent[0]["parse_mode"] == "HTML"
     assert "typing" in [a["action"] for a in tg.chat_actions(webhook_bot)]
@@ -149,7 +141,7 @@ async def test_every_fixture_replays_without_crashing(client, shop, tg, webhook_
                                               "Content-Type": "application/json"})
         assert response.status_code == 200, (path.name, response.text)
     # Text, command, photo caption and callback are answered; edits and member changes are not.
-    await _until(lambda: _count(tg, webhook_bot, 4))
+    await until(lambda: _count(tg, webhook_bot, 4))
     await asyncio.sleep(0.7)
     assert len(tg.sent_messages(webhook_bot)) == 4
     # The callback query was acknowledged (the fake calls this fixture's old query id too old).
@@ -171,7 +163,7 @@ async def test_polling_mode_answers_and_keeps_the_offset(client, shop, tg, app):
     assert response.status_code == 200
     assert not (tg.webhook(token) or {}).get("url")  # deleteWebhook when switching to polling
     tg.push_update(token, text_update(501, "Почём бородинский хлеб?", chat_id=42))
-    sent = await _until(lambda: _sent(tg, token))
+    sent = await until(lambda: _sent(tg, token))
     assert "95" in sent[0]["text"]
     status = (await client.get("/channels/status", params={"agent_id": agent_id}, headers=headers)).json()
     [telegram] = [c for c in status["channels"] if c["channel"] == "telegram"]
@@ -188,7 +180,7 @@ async def test_polling_mode_answers_and_keeps_the_offset(client, shop, tg, app):
     await asyncio.sleep(2.5)
     assert len(tg.sent_messages(token)) == 1
     await client.post("/channels/start", json={"agent_id": agent_id}, headers=headers)
-    await _until(lambda: _count(tg, token, 2))
+    await until(lambda: _count(tg, token, 2))
 
 
 async def test_conflict_with_another_poller_is_reported_without_a_hot_loop(client, shop, tg, app):
@@ -213,7 +205,7 @@ async def test_flood_wait_is_honoured_then_delivered(client, shop, tg, webhook_b
     started = time.monotonic()
     await client.post("/webhook/telegram", json=text_update(2001, "Сколько стоит хлеб?"),
                       headers={"X-Telegram-Bot-Api-Secret-Token": secret})
-    await _until(lambda: _sent(tg, webhook_bot))
+    await until(lambda: _sent(tg, webhook_bot))
     assert time.monotonic() - started >= 1.0
 
 
@@ -229,7 +221,7 @@ async def test_blocked_customer_marks_the_conversation_once(client, shop, tg, we
         async with app.state.db.transaction(write=False) as session:
             return await session.scalar(select(Message).where(Message.direction == "out", Message.status == "failed"))
 
-    message = await _until(failed)
+    message = await until(failed)
     assert "blocked" in message.error
     await asyncio.sleep(0.5)
     assert len(tg.calls_to("sendMessage", webhook_bot)) == 1  # no retry storm
@@ -244,7 +236,7 @@ async def test_unparseable_html_is_sent_again_as_plain_text(client, shop, tg, we
     tg.fail_next("sendMessage", 400, "Bad Request: can't parse entities: Unsupported start tag", token=webhook_bot)
     await client.post("/webhook/telegram", json=text_update(4001, "Сколько стоит торт?"),
                       headers={"X-Telegram-Bot-Api-Secret-Token": secret})
-    [sent] = await _until(lambda: _sent(tg, webhook_bot))
+    [sent] = await until(lambda: _sent(tg, webhook_bot))
     assert sent.get("parse_mode") in (None, "") and "1200" in sent["text"]
 
 
@@ -259,7 +251,7 @@ async def test_voice_gets_the_polite_reply_and_edits_are_not_answered(client, sh
     edited["edited_message"] = edited.pop("message")
     for update in (voice, edited):
         await client.post("/webhook/telegram", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret})
-    [sent] = await _until(lambda: _sent(tg, webhook_bot))
+    [sent] = await until(lambda: _sent(tg, webhook_bot))
     assert "текстовые сообщения" in sent["text"]
     await asyncio.sleep(0.7)
     assert len(tg.sent_messages(webhook_bot)) == 1
@@ -278,7 +270,7 @@ async def test_long_answers_are_split_for_telegram(client, shop, tg, webhook_bot
 
     async with app.state.db.transaction() as session:
         await owner_reply(session, await session.get(Conversation, conversation), long_text)
-    await _until(lambda: _count(tg, webhook_bot, 3))
+    await until(lambda: _count(tg, webhook_bot, 3))
     texts = [m["text"] for m in tg.sent_messages(webhook_bot)]
     assert all(len(t) <= 4096 for t in texts)
     assert texts[0].startswith("Абзац 0")
@@ -336,7 +328,7 @@ async def test_platform_bot_opens_the_web_app(platform_app, tg):
     menu = tg.menu_button(token)
     assert menu["type"] == "web_app" and menu["web_app"]["url"] == PUBLIC + "/"
     tg.push_update(token, text_update(9001, "/start", chat_id=777))
-    [sent] = await _until(lambda: _sent(tg, token))
+    [sent] = await until(lambda: _sent(tg, token))
     assert "BotCraft" in sent["text"]
     button = sent["reply_markup"]["inline_keyboard"][0][0]
     assert button["web_app"]["url"] == PUBLIC + "/"
