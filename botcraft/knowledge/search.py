@@ -63,22 +63,40 @@ class Hit:
                 "source": self.source.as_dict()}
 
 
-_SQLITE = text(
-    """
-    SELECT c.id, -bm25(chunks_fts) AS score, c.text, c.document_id, d.filename,
-           c.page, c.sheet, c.row_start, c.row_end
-    FROM chunks_fts
-    JOIN chunks c ON c.id = chunks_fts.rowid
+_COLUMNS = "c.id, f.score, c.text, c.document_id, d.filename, c.page, c.sheet, c.row_start, c.row_end"
+
+# Fast path: FTS5 ranks inside its own index and only the best rows are joined. Joining
+# every match first (to filter by agent) costs a row lookup per match, which is most of
+# the time for common words. The oversample leaves room for other agents' chunks.
+_SQLITE_TOP = text(
+    f"""
+    SELECT {_COLUMNS}
+    FROM (SELECT rowid, -bm25(chunks_fts) AS score FROM chunks_fts
+          WHERE chunks_fts MATCH :match ORDER BY bm25(chunks_fts) LIMIT :oversample) AS f
+    JOIN chunks c ON c.id = f.rowid
     JOIN documents d ON d.id = c.document_id
-    WHERE chunks_fts MATCH :match AND c.agent_id = :agent_id
-    ORDER BY bm25(chunks_fts)
+    WHERE c.agent_id = :agent_id
+    ORDER BY f.score DESC
+    LIMIT :limit
+    """
+)
+
+# Exact: when other agents' chunks crowded the oversample out.
+_SQLITE_EXACT = text(
+    f"""
+    SELECT {_COLUMNS}
+    FROM (SELECT rowid, -bm25(chunks_fts) AS score FROM chunks_fts WHERE chunks_fts MATCH :match) AS f
+    JOIN chunks c ON c.id = f.rowid
+    JOIN documents d ON d.id = c.document_id
+    WHERE c.agent_id = :agent_id
+    ORDER BY f.score DESC
     LIMIT :limit
     """
 )
 
 _POSTGRES = text(
     """
-    SELECT c.id, ts_rank_cd(c.search_tsv, q, 1) AS score, c.text, c.document_id, d.filename,
+    SELECT c.id, ts_rank(c.search_tsv, q, 1) AS score, c.text, c.document_id, d.filename,
            c.page, c.sheet, c.row_start, c.row_end
     FROM chunks c
     JOIN documents d ON d.id = c.document_id,
@@ -94,11 +112,15 @@ async def search(session: AsyncSession, agent_id: int, query: str, *, limit: int
     terms = query_terms(query)
     if not terms:
         return []
+    params = {"agent_id": agent_id, "limit": limit}
     if session.get_bind().dialect.name == "sqlite":
-        statement, match = _SQLITE, fts5_match(terms)
+        params |= {"match": fts5_match(terms), "oversample": limit * 20}
+        rows = (await session.execute(_SQLITE_TOP, params)).all()
+        if len(rows) < limit:
+            rows = (await session.execute(_SQLITE_EXACT, params)).all()
     else:
-        statement, match = _POSTGRES, tsquery(terms)
-    rows = await session.execute(statement, {"match": match, "agent_id": agent_id, "limit": limit})
+        params["match"] = tsquery(terms)
+        rows = (await session.execute(_POSTGRES, params)).all()
     return [
         Hit(
             chunk_id=row[0],
