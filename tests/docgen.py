@@ -100,31 +100,30 @@ def make_big_pdf(path: Path, target_bytes: int = 10 * MB, pages: int = 500) -> P
     texts = [_catalogue_page(rng, number) for number in range(1, pages + 1)]
     # Measure samples to size the photos so that the whole file lands near the target:
     # 10 and 20 pages separate the per-page bytes from the fixed ones (the embedded font).
-    ten, twenty = (_pdf_bytes(texts[:n], 0, rng) for n in (10, 20))
+    sample = [_catalogue_page(rng, number) for number in range(1, 21)]
+    ten, twenty = (len(_catalogue_pdf(sample[:n], 0, rng)) for n in (10, 20))
     per_page, fixed = (twenty - ten) / 10, 2 * ten - twenty
-    bytes_per_pixel = (_pdf_bytes(texts[:10], 100, rng) - ten) / (10 * 100**2)
+    bytes_per_pixel = (len(_catalogue_pdf(sample[:10], 100, rng)) - ten) / (10 * 100**2)
     room = max((target_bytes - fixed) / pages - per_page, 0)
     side = int(math.sqrt(room / bytes_per_pixel))
-    path.write_bytes(_pdf_bytes_buffer(texts, side, rng).getvalue())
+    path.write_bytes(_catalogue_pdf(texts, side, rng))
     return path
 
 
-def _pdf_bytes(texts: list[str], photo_side: int, rng: random.Random) -> int:
-    return len(_pdf_bytes_buffer(texts, photo_side, rng).getvalue())
-
-
-def _pdf_bytes_buffer(texts: list[str], photo_side: int, rng: random.Random) -> io.BytesIO:
+def _catalogue_pdf(texts: list[str], photo_side: int, rng: random.Random) -> bytes:
     buffer = io.BytesIO()
     c = canvas.Canvas(buffer, pagesize=A4)
     width, _ = A4
     for text in texts:
         _draw_text_page(c, text, font_size=8)
         if photo_side:
-            photo = Image.frombytes("RGB", (photo_side, photo_side), rng.randbytes(3 * photo_side**2))
+            photo = Image.frombytes(
+                "RGB", (photo_side, photo_side), rng.randbytes(3 * photo_side**2)
+            )
             c.drawImage(ImageReader(photo), width - _MARGIN - 60, 10, 60, 60)
         c.showPage()
     c.save()
-    return buffer
+    return buffer.getvalue()
 
 
 def _catalogue_page(rng: random.Random, number: int) -> str:
@@ -164,8 +163,12 @@ class Formula:
     cached: float
 
 
-def make_xlsx(path: Path, sheets: dict[str, Sequence[Sequence[Any]]]) -> Path:
+def make_xlsx(
+    path: Path, sheets: dict[str, Sequence[Sequence[Any]]], hidden: Sequence[str] = ()
+) -> Path:
     """A workbook with one sheet per entry; rows are lists of cell values (None = empty).
+
+    Sheets named in `hidden` are saved hidden, as owners hide internal data.
 
     A `Formula` cell is written with both <f> and its cached <v>: openpyxl alone would
     store the formula without a result, which no reader can show.
@@ -175,6 +178,8 @@ def make_xlsx(path: Path, sheets: dict[str, Sequence[Sequence[Any]]]) -> Path:
     formulas: dict[int, dict[str, str]] = {}  # sheet number -> cell ref -> expression
     for number, (name, rows) in enumerate(sheets.items(), start=1):
         sheet = workbook.create_sheet(name)
+        if name in hidden:
+            sheet.sheet_state = "hidden"
         for r, row in enumerate(rows, start=1):
             for col, value in enumerate(row, start=1):
                 if isinstance(value, Formula):
@@ -202,57 +207,56 @@ def _add_formulas(path: Path, formulas: dict[int, dict[str, str]]) -> None:
             target.writestr(info, data)
 
 
-def make_big_xlsx(path: Path, rows: int = 50_000, description_sentences: int = 12) -> Path:
-    """A product price list (SKU, name, price, stock, ...) of `rows` rows; ~10 MB at 50,000.
+def make_big_xlsx(path: Path, rows: int = 50_000, target_bytes: int | None = 10 * MB) -> Path:
+    """A product price list (SKU, name, category, barcode, price, stock, short description).
 
+    At least `rows` rows; more if needed to reach about `target_bytes` (None: exactly `rows`).
+    Real 10 MB price lists are many short rows, so the default has ~150,000 rows.
     Written directly as Excel does (UTF-8 shared strings): openpyxl writes every string
     inline as numeric character references, 7 bytes per Cyrillic letter, which no real
     file looks like. It is also 10x faster.
     """
-    rng = random.Random(2)
-    table: list[list[Any]] = [["Артикул", "Наименование", "Категория", "Цвет", "Размер",
-                               "Штрихкод", "Цена, ₽", "Остаток", "Описание"]]
-    for number in range(1, rows + 1):
-        table.append([
-            f"{rng.choice(_SKU_PREFIXES)}-{number:06d}",
-            f"{rng.choice(_PRODUCTS)} {rng.choice(_ADJECTIVES)}",
-            rng.choice(_CATEGORIES),
-            rng.choice(_COLOURS),
-            rng.choice(_SIZES),
-            str(rng.randrange(4_600_000_000_000, 4_700_000_000_000)),
-            float(rng.randrange(100, 100_000, 10)),
-            rng.randrange(0, 500),
-            " ".join(_product_sentence(rng) for _ in range(description_sentences)),
-        ])
-    _write_xlsx(path, "Прайс", table)
+    _write_xlsx(path, "Прайс", _price_table(rows))
+    size = path.stat().st_size
+    if target_bytes is not None and size < target_bytes * 0.95:
+        _write_xlsx(path, "Прайс", _price_table(rows * target_bytes // size))
     return path
 
 
-_XLSX_PARTS = {
-    "[Content_Types].xml": (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-        '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
-        "</Types>"
-    ),
-    "_rels/.rels": (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
-        "</Relationships>"
-    ),
-    "xl/_rels/workbook.xml.rels": (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
-        '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
-        "</Relationships>"
-    ),
-}
+def _price_table(rows: int) -> list[list[Any]]:
+    rng = random.Random(2)
+    header = ["Артикул", "Наименование", "Категория", "Цвет", "Размер", "Штрихкод"]
+    table: list[list[Any]] = [[*header, "Цена, ₽", "Остаток", "Описание"]]
+    for number in range(1, rows + 1):
+        table.append(
+            [
+                f"{rng.choice(_SKU_PREFIXES)}-{number:06d}",
+                f"{rng.choice(_PRODUCTS)} {rng.choice(_ADJECTIVES)}",
+                rng.choice(_CATEGORIES),
+                rng.choice(_COLOURS),
+                rng.choice(_SIZES),
+                str(rng.randrange(4_600_000_000_000, 4_700_000_000_000)),
+                float(rng.randrange(100, 100_000, 10)),
+                rng.randrange(0, 500),
+                _product_sentence(rng),
+            ]
+        )
+    return table
+
+
+_XML = '<?xml version="1.0" encoding="UTF-8"?>'
+_SML = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+_PACKAGE = "http://schemas.openxmlformats.org/package/2006"
+_RELATIONSHIPS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def _relationships(*targets: tuple[str, str]) -> str:
+    items = "".join(
+        f'<Relationship Id="rId{number}" Type="{_RELATIONSHIPS}/{kind}" Target="{target}"/>'
+        for number, (kind, target) in enumerate(targets, start=1)
+    )
+    return f'{_XML}<Relationships xmlns="{_PACKAGE}/relationships">{items}</Relationships>'
 
 
 def _write_xlsx(path: Path, sheet_name: str, table: list[list[Any]]) -> None:
@@ -269,27 +273,42 @@ def _write_xlsx(path: Path, sheet_name: str, table: list[list[Any]]) -> None:
             else:
                 cells.append(f'<c r="{ref}"><v>{value}</v></c>')
         sheet_rows.append(f'<row r="{r}">{"".join(cells)}</row>')
-    main = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    overrides = {
+        "/xl/workbook.xml": f"{_SML}.sheet.main+xml",
+        "/xl/worksheets/sheet1.xml": f"{_SML}.worksheet+xml",
+        "/xl/sharedStrings.xml": f"{_SML}.sharedStrings+xml",
+    }
+    content_types = (
+        f'{_XML}<Types xmlns="{_PACKAGE}/content-types">'
+        '<Default Extension="rels" '
+        'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        + "".join(f'<Override PartName="{n}" ContentType="{t}"/>' for n, t in overrides.items())
+        + "</Types>"
+    )
     shared = "".join(f"<si><t>{escape(text)}</t></si>" for text in strings)
+    parts = {
+        "[Content_Types].xml": content_types,
+        "_rels/.rels": _relationships(("officeDocument", "xl/workbook.xml")),
+        "xl/_rels/workbook.xml.rels": _relationships(
+            ("worksheet", "worksheets/sheet1.xml"), ("sharedStrings", "sharedStrings.xml")
+        ),
+        "xl/workbook.xml": (
+            f'{_XML}<workbook xmlns="{_MAIN}" xmlns:r="{_RELATIONSHIPS}"><sheets>'
+            f'<sheet name="{escape(sheet_name)}" sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ),
+        "xl/worksheets/sheet1.xml": (
+            f'{_XML}<worksheet xmlns="{_MAIN}"><sheetData>{"".join(sheet_rows)}</sheetData>'
+            "</worksheet>"
+        ),
+        "xl/sharedStrings.xml": (
+            f'{_XML}<sst xmlns="{_MAIN}" count="{len(strings)}" uniqueCount="{len(strings)}">'
+            f"{shared}</sst>"
+        ),
+    }
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, xml in _XLSX_PARTS.items():
+        for name, xml in parts.items():
             zf.writestr(name, xml)
-        zf.writestr(
-            "xl/workbook.xml",
-            f'<?xml version="1.0" encoding="UTF-8"?><workbook {main} '
-            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-            f'<sheets><sheet name="{escape(sheet_name)}" sheetId="1" r:id="rId1"/></sheets></workbook>',
-        )
-        zf.writestr(
-            "xl/worksheets/sheet1.xml",
-            f'<?xml version="1.0" encoding="UTF-8"?><worksheet {main}><sheetData>'
-            + "".join(sheet_rows) + "</sheetData></worksheet>",
-        )
-        zf.writestr(
-            "xl/sharedStrings.xml",
-            f'<?xml version="1.0" encoding="UTF-8"?><sst {main} count="{len(strings)}" '
-            f'uniqueCount="{len(strings)}">{shared}</sst>',
-        )
 
 
 def _column_letter(index: int) -> str:
@@ -310,7 +329,9 @@ def text_image(text: str, font_size: int = 48, width: int | None = None) -> Imag
     lines = text.split("\n")
     line_height = int(font_size * 1.5)
     text_width = max(int(font.getlength(line)) for line in lines)
-    image = Image.new("L", (width or text_width + 2 * font_size, (len(lines) + 2) * line_height), 255)
+    image = Image.new(
+        "L", (width or text_width + 2 * font_size, (len(lines) + 2) * line_height), 255
+    )
     draw = ImageDraw.Draw(image)
     for i, line in enumerate(lines):
         draw.text((font_size, (i + 1) * line_height), line, font=font, fill=0)
@@ -343,7 +364,9 @@ def make_huge_image(path: Path, width: int = 30_000, height: int = 30_000) -> Pa
     idat += compressor.flush()
     ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
     path.write_bytes(
-        b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", bytes(idat))
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", bytes(idat))
         + _png_chunk(b"IEND", b"")
     )
     return path
@@ -403,20 +426,56 @@ def make_empty(path: Path) -> Path:
 # ---------------------------------------------------------------- Russian product text
 
 _SKU_PREFIXES = ["XL", "TS", "KR", "MB", "DV", "SP"]
-_PRODUCTS = ["Футболка", "Кружка", "Толстовка", "Рюкзак", "Куртка", "Блокнот", "Чайник",
-             "Подушка", "Плед", "Сумка", "Кроссовки", "Шапка", "Зонт", "Термос", "Лампа"]
-_ADJECTIVES = ["хлопковая", "керамическая", "тёплая", "городской", "зимняя", "детский",
-               "электрический", "льняная", "шерстяной", "кожаная", "беговые", "вязаная"]
+_PRODUCTS = [
+    "Футболка",
+    "Кружка",
+    "Толстовка",
+    "Рюкзак",
+    "Куртка",
+    "Блокнот",
+    "Чайник",
+    "Подушка",
+    "Плед",
+    "Сумка",
+    "Кроссовки",
+    "Шапка",
+    "Зонт",
+    "Термос",
+    "Лампа",
+]
+_ADJECTIVES = [
+    "хлопковая",
+    "керамическая",
+    "тёплая",
+    "городской",
+    "зимняя",
+    "детский",
+    "электрический",
+    "льняная",
+    "шерстяной",
+    "кожаная",
+    "беговые",
+    "вязаная",
+]
 _CATEGORIES = ["Одежда", "Посуда", "Аксессуары", "Обувь", "Дом и уют", "Канцтовары"]
 _COLOURS = ["белый", "чёрный", "красный", "синий", "зелёный", "серый", "бежевый"]
 _SIZES = ["XS", "S", "M", "L", "XL", "XXL", "один размер"]
-_PHRASES = ["подходит для ежедневного использования", "доставка по Москве за один день",
-            "гарантия качества двенадцать месяцев", "можно вернуть в течение двух недель",
-            "производство Россия", "упаковка из переработанного картона",
-            "скидка при заказе от пяти штук", "в наличии на складе в Санкт-Петербурге",
-            "бережная стирка при сорока градусах", "подарочная упаковка бесплатно"]
+_PHRASES = [
+    "подходит для ежедневного использования",
+    "доставка по Москве за один день",
+    "гарантия качества двенадцать месяцев",
+    "можно вернуть в течение двух недель",
+    "производство Россия",
+    "упаковка из переработанного картона",
+    "скидка при заказе от пяти штук",
+    "в наличии на складе в Санкт-Петербурге",
+    "бережная стирка при сорока градусах",
+    "подарочная упаковка бесплатно",
+]
 
 
 def _product_sentence(rng: random.Random) -> str:
-    return (f"{rng.choice(_PRODUCTS)} {rng.choice(_ADJECTIVES)}, цвет {rng.choice(_COLOURS)}: "
-            f"{rng.choice(_PHRASES)}, {rng.choice(_PHRASES)}; цена {rng.randrange(100, 99_000)} ₽.")
+    return (
+        f"{rng.choice(_PRODUCTS)} {rng.choice(_ADJECTIVES)}, цвет {rng.choice(_COLOURS)}: "
+        f"{rng.choice(_PHRASES)}, {rng.choice(_PHRASES)}; цена {rng.randrange(100, 99_000)} ₽."
+    )

@@ -21,19 +21,28 @@ import Stemmer
 _RUSSIAN = Stemmer.Stemmer("russian")
 _ENGLISH = Stemmer.Stemmer("english")
 
-# A number with space-separated thousands (NFKC has made NBSP and thin spaces plain), or
-# letters/digits joined by hyphens.
-_TOKEN = re.compile(r"\d{1,3}(?: \d{3})+(?!\w)|[^\W_]+(?:[-\u2010\u2011][^\W_]+)*")
+# Letters/digits, possibly joined by hyphens ("xl-42", "интернет-магазин").
+_TOKEN = re.compile(r"[^\W_]+(?:[-\u2010\u2011][^\W_]+)*")
+# A number with space-separated thousands (NFKC has made NBSP and thin spaces plain). Its
+# word boundaries are checked in _join_thousands. Scanning every indexed text with it is
+# slow, so texts are first searched for a hint that starts with a literal (fast) space.
+_THOUSANDS = re.compile(r"[0-9]{1,3}(?: [0-9]{3})+(?![0-9])")
+_THOUSANDS_HINT = re.compile(r" (?<=[0-9] )[0-9]{3}(?![0-9])")
 _HYPHENS = re.compile(r"[-\u2010\u2011]")
 _RUNS = re.compile(r"\d+|[^\W\d_]+")  # letter runs and digit runs inside one token
 _IS_RUSSIAN = re.compile(r"[а-я]+").fullmatch
 _IS_ENGLISH = re.compile(r"[a-z]+").fullmatch
 # Invisible characters that would split a word in two: soft hyphen, zero-width (non)joiners.
-_INVISIBLE = dict.fromkeys([0x00AD, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF])
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff]")
+
+# Punctuation that commonly sticks to a word ("москве,", "(xl-42)", "«цена»").
+_EDGE_PUNCTUATION = ".,;:!?…\"'«»„“”()[]{}<>*/\\|#%+=~—–-"
 
 _CACHE_MAX = 200_000
-# token -> its terms joined by spaces. Replaced (not cleared) when full, so a thread that
-# is reading the old dict is never left without its entries.
+# Whitespace-separated word, punctuation included ("москве,") -> its terms joined by spaces.
+# Splitting on whitespace and looking words up runs at C speed; only a word not seen before
+# goes through the regex and the stemmer. Replaced (not cleared) when full, so a thread
+# reading the old dict keeps its entries.
 _cache: dict[str, str] = {}
 
 
@@ -44,8 +53,8 @@ def analyze(text: str) -> list[str]:
 
 def index_text(text: str) -> str:
     """What is stored in the full-text column: the terms separated by single spaces."""
-    tokens = _TOKEN.findall(_normalize(text))
-    return " ".join(map(_lookup(tokens).__getitem__, tokens))
+    words = _normalize(text).split()
+    return " ".join(filter(None, map(_lookup(words).__getitem__, words)))
 
 
 def query_terms(q: str) -> list[str]:
@@ -69,39 +78,59 @@ def tsquery(terms: Iterable[str]) -> str:
     Pass it as a bound parameter. Terms are quoted lexemes, with quotes and backslashes
     doubled as tsquery input requires, so they cannot add operators.
     """
-    return " | ".join(
-        "'" + term.replace("\\", "\\\\").replace("'", "''") + "'" for term in terms
-    )
+    return " | ".join("'" + term.replace("\\", "\\\\").replace("'", "''") + "'" for term in terms)
 
 
 def _normalize(text: str) -> str:
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
-    return text.lower().replace("ё", "е").translate(_INVISIBLE)
+    text = text.lower().replace("ё", "е")
+    if not text.replace("\n", " ").isprintable():  # a C-speed check that skips the regex
+        text = _INVISIBLE.sub("", text)
+    if _THOUSANDS_HINT.search(text):
+        text = _THOUSANDS.sub(_join_thousands, text)
+    return text
 
 
-def _lookup(tokens: list[str]) -> dict[str, str]:
-    """The cache, holding every token in `tokens` (analysed once per distinct token)."""
+def _join_thousands(match: re.Match[str]) -> str:
+    """ "1 500" -> "1 500 1500": the groups as written, and the number as typed in a query."""
+    text, start, end = match.string, match.start(), match.end()
+    if (start and text[start - 1].isalnum()) or (end < len(text) and text[end].isalnum()):
+        return match[0]  # part of a longer token, such as "a12 345"
+    return f"{match[0]} {match[0].replace(' ', '')}"
+
+
+def _lookup(words: list[str]) -> dict[str, str]:
+    """The cache, holding every word in `words` (analysed once per distinct word)."""
     global _cache
     cache = _cache
-    missing = set(tokens).difference(cache)
+    missing = set(words).difference(cache)
     if missing:
         if len(cache) + len(missing) > _CACHE_MAX:
             cache = _cache = {}
-        for token in missing:
-            cache[token] = " ".join(_token_terms(token))
+            missing = set(words)
+        for word in missing:
+            core = word.strip(_EDGE_PUNCTUATION)
+            if core.isdigit():  # prices, quantities, barcodes: the most common new words
+                cache[word] = core
+            else:
+                cache[word] = " ".join(_word_terms(core) if core.isalnum() else _split_terms(core))
     return cache
 
 
+def _split_terms(text: str) -> list[str]:
+    """Terms of text with punctuation inside ("цена:1500", "xl-42")."""
+    return [term for token in _TOKEN.findall(text) for term in _token_terms(token)]
+
+
 def _token_terms(token: str) -> list[str]:
-    parts = token.split()
-    if len(parts) > 1:  # "1 500": the groups and the whole number
-        return [*parts, "".join(parts)]
     parts = _HYPHENS.split(token)
     if len(parts) == 1:
         return _word_terms(token)
     terms = [term for part in parts for term in _word_terms(part)]
-    terms += _word_terms("".join(parts))
+    joined = "".join(parts)
+    # The parts' terms already hold the letter and digit runs of a joined "xl42".
+    terms += _word_terms(joined) if joined.isalpha() else [joined]
     return _dedupe(terms)
 
 

@@ -14,6 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from botcraft.knowledge.analyzer import fts5_match, query_terms, tsquery
 
 
+_LABEL_WORDS = {
+    "en": {"page": "p. {}", "sheet": "sheet {}", "row": "row {}", "rows": "rows {}–{}"},
+    "ru": {"page": "стр. {}", "sheet": "лист «{}»", "row": "строка {}", "rows": "строки {}–{}"},
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Source:
     document_id: int
@@ -25,18 +31,19 @@ class Source:
 
     @property
     def label(self) -> str:
+        return self.label_in("en")
+
+    def label_in(self, language: str) -> str:
+        """Where the passage is, in words for the customer: "прайс.xlsx, лист «Прайс», строка 3"."""
+        words = _LABEL_WORDS.get(language, _LABEL_WORDS["en"])
         parts = [self.filename]
         if self.page is not None:
-            parts.append(f"p. {self.page}")
+            parts.append(words["page"].format(self.page))
         if self.sheet is not None:
-            parts.append(f"sheet {self.sheet}")
+            parts.append(words["sheet"].format(self.sheet))
         if self.row_start is not None:
-            rows = (
-                f"row {self.row_start}"
-                if self.row_end in (None, self.row_start)
-                else f"rows {self.row_start}–{self.row_end}"
-            )
-            parts.append(rows)
+            single = self.row_end in (None, self.row_start)
+            parts.append(words["row" if single else "rows"].format(self.row_start, self.row_end))
         return ", ".join(parts)
 
     def as_dict(self) -> dict[str, object]:

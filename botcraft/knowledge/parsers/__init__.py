@@ -6,8 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from botcraft.knowledge.parsers.base import (
-    ExtractionError,
     Extraction,
+    ExtractionError,
     ExtractLimits,
     Passage,
     clean_text,

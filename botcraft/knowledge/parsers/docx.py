@@ -11,8 +11,8 @@ from lxml import etree
 
 from botcraft.knowledge.parsers.base import (
     Deadline,
-    ExtractionError,
     Extraction,
+    ExtractionError,
     ExtractLimits,
     Passage,
     clean_inline,
@@ -25,7 +25,11 @@ _P, _TBL, _TR, _TC = qn("w:p"), qn("w:tbl"), qn("w:tr"), qn("w:tc")
 _TRANSPARENT = {qn("w:sdt"), qn("w:sdtContent"), qn("w:customXml")}
 _VAL = qn("w:val")
 _T, _TAB, _BR, _CR, _NB_HYPHEN = (
-    qn("w:t"), qn("w:tab"), qn("w:br"), qn("w:cr"), qn("w:noBreakHyphen"),
+    qn("w:t"),
+    qn("w:tab"),
+    qn("w:br"),
+    qn("w:cr"),
+    qn("w:noBreakHyphen"),
 )
 _RUN_TEXT = {_TAB: " ", _BR: "\n", _CR: "\n", _NB_HYPHEN: "-"}
 _NS = {"w": nsmap["w"], "mc": "http://schemas.openxmlformats.org/markup-compatibility/2006"}

@@ -13,8 +13,8 @@ from PIL import Image, ImageOps
 
 from botcraft.knowledge.parsers.base import (
     Deadline,
-    ExtractionError,
     Extraction,
+    ExtractionError,
     ExtractLimits,
     Passage,
     clean_text,
@@ -24,7 +24,9 @@ from botcraft.knowledge.parsers.base import (
 # parse_image() still compares each image with the limit it is given, before decoding.
 Image.MAX_IMAGE_PIXELS = ExtractLimits().max_image_pixels
 
-_NO_TESSERACT = "OCR is not available on this server: install tesseract-ocr with the Russian language pack."
+_NO_TESSERACT = (
+    "OCR is not available on this server: install tesseract-ocr with the Russian language pack."
+)
 
 
 def parse_image(path: Path, limits: ExtractLimits) -> Extraction:

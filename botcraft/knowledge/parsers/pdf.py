@@ -11,8 +11,8 @@ from PIL import Image
 
 from botcraft.knowledge.parsers.base import (
     Deadline,
-    ExtractionError,
     Extraction,
+    ExtractionError,
     ExtractLimits,
     Passage,
     clean_text,
@@ -73,22 +73,29 @@ def _read_page(
     except pdfium.PdfiumError:
         return None  # one broken page should not cost the owner the rest of the document
     try:
-        textpage = page.get_textpage()
-        try:
-            raw = textpage.get_text_range()
-        finally:
-            textpage.close()
-        text = clean_text(raw)
-        if _visible_chars(text) >= _MIN_TEXT_CHARS:
-            return Passage(text, "page_text", page=index + 1)
-        if pdfium_c.FPDFPage_CountObjects(page.raw) == 0:
-            return Passage(text, "page_text", page=index + 1) if text else None
-        ocr = clean_text(ocr_image(_render(page, limits), limits.ocr_languages, deadline.remaining()))
-        if ocr:
-            return Passage(ocr, "ocr", page=index + 1)
-        return Passage(text, "page_text", page=index + 1) if text else None
+        text = _text_layer(page)
+        kind = "page_text"
+        # A page that draws nothing (a blank separator) is not worth a render and OCR.
+        if _visible_chars(text) < _MIN_TEXT_CHARS and pdfium_c.FPDFPage_CountObjects(page.raw):
+            ocr = clean_text(
+                ocr_image(_render(page, limits), limits.ocr_languages, deadline.remaining())
+            )
+            if ocr:
+                text, kind = ocr, "ocr"
+        return Passage(text, kind, page=index + 1) if text else None
     finally:
         page.close()
+
+
+def _text_layer(page: pdfium.PdfPage) -> str:
+    try:
+        textpage = page.get_textpage()
+    except pdfium.PdfiumError:
+        return ""
+    try:
+        return clean_text(textpage.get_text_range())
+    finally:
+        textpage.close()
 
 
 def _render(page: pdfium.PdfPage, limits: ExtractLimits) -> Image.Image:

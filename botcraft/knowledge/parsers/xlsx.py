@@ -5,12 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from python_calamine import CalamineError, CalamineWorkbook, PasswordError, SheetVisibleEnum
+from python_calamine import (
+    CalamineError,
+    CalamineWorkbook,
+    PasswordError,
+    SheetTypeEnum,
+    SheetVisibleEnum,
+)
 
 from botcraft.knowledge.parsers.base import (
     Deadline,
-    ExtractionError,
     Extraction,
+    ExtractionError,
     ExtractLimits,
     Passage,
     clean_inline,
@@ -29,9 +35,10 @@ def parse_xlsx(path: Path, limits: ExtractLimits) -> Extraction:
         with CalamineWorkbook.from_path(path) as workbook:
             passages: list[Passage] = []
             for meta in workbook.sheets_metadata:
-                # Owners hide sheets they keep for themselves (purchase prices, margins);
-                # an assistant must not quote them to customers.
-                if meta.visible != SheetVisibleEnum.Visible:
+                # Hidden sheets are skipped: owners hide what they keep for themselves
+                # (purchase prices, margins), which an assistant must not quote to customers.
+                # Chart and macro sheets hold no rows of text.
+                if meta.visible != SheetVisibleEnum.Visible or meta.typ != SheetTypeEnum.WorkSheet:
                     continue
                 deadline.check()
                 sheet = workbook.get_sheet_by_name(meta.name)
@@ -56,40 +63,51 @@ def _sheet_rows(
     A row with a single value under a multi-column header is a section title ("Напитки");
     it is kept, and the rows after it carry it, so each row remains a self-contained fact.
     """
-    cells = [[_format(value) for value in row] for row in rows]
-    header_at = _header_index(cells)
-    header = cells[header_at] if header_at is not None else []
-    named_columns = sum(1 for name in header if name)
+    header_at = _header_index(rows)
+    if header_at is None:
+        return []
+    no_labels = [""] * len(rows[header_at])  # calamine pads every row to the sheet's width
+    labels = [f"{name}: " if name else "" for name in map(_format, rows[header_at])]
+    named_columns = sum(1 for label in labels if label)
     passages: list[Passage] = []
     section = ""
-    for index, values in enumerate(cells):
+    for index, row in enumerate(rows):
         if index % _CHECK_EVERY_ROWS == 0:
             deadline.check()
         if index == header_at:
             continue
-        present = [(col, value) for col, value in enumerate(values) if value]
-        if not present:
+        above_header = index < header_at
+        fields = _fields(no_labels if above_header else labels, row)
+        if not fields:
             continue
-        row_number = first_row + index
-        if header_at is None or index < header_at:
-            text = "; ".join(value for _, value in present)
-        elif len(present) == 1 and named_columns >= 2:
-            section = text = present[0][1]
-        else:
-            fields = "; ".join(
-                f"{header[col]}: {value}" if col < len(header) and header[col] else value
-                for col, value in present
-            )
-            text = f"{section}. {fields}" if section else fields
-        passages.append(Passage(text, "row", sheet=sheet, row=row_number))
+        if not above_header:
+            if len(fields) == 1 and named_columns >= 2:
+                section = fields[0] = _fields(no_labels, row)[0]
+            elif section:
+                fields[0] = f"{section}. {fields[0]}"
+        # Inner whitespace and control characters are cleaned once per row, not per cell.
+        text = clean_inline("; ".join(fields))
+        passages.append(Passage(text, "row", sheet=sheet, row=first_row + index))
     return passages
 
 
-def _header_index(cells: list[list[str]]) -> int | None:
+def _fields(labels: list[str], row: list[_Cell]) -> list[str]:
+    """`label + value` for every non-empty cell of a row.
+
+    This runs once per cell of the workbook, so strings (the common case) skip _format.
+    """
+    return [
+        label + text
+        for label, value in zip(labels, row, strict=True)
+        if value != "" and (text := value.strip() if type(value) is str else _format(value))
+    ]
+
+
+def _header_index(rows: list[list[_Cell]]) -> int | None:
     """The first row with two or more values; a one-column sheet uses its first value."""
     first_non_empty = None
-    for index, values in enumerate(cells):
-        filled = sum(1 for value in values if value)
+    for index, row in enumerate(rows):
+        filled = sum(1 for value in map(_format, row) if value)
         if filled >= 2:
             return index
         if filled and first_non_empty is None:
@@ -100,7 +118,7 @@ def _header_index(cells: list[list[str]]) -> int | None:
 def _format(value: _Cell) -> str:
     # Ordered by how often each type occurs in price lists; this runs once per cell.
     if type(value) is str:
-        return clean_inline(value) if value else ""
+        return value.strip()
     if type(value) is float:
         if value.is_integer() and abs(value) < 1e16:
             return str(int(value))

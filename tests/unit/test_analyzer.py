@@ -1,0 +1,142 @@
+import sqlite3
+
+import pytest
+
+from botcraft.knowledge.analyzer import analyze, fts5_match, index_text, query_terms, tsquery
+
+
+def matches(query: str, document: str) -> bool:
+    """What the index answers: does any query term occur among the document's terms?"""
+    return bool(set(query_terms(query)) & set(analyze(document)))
+
+
+@pytest.mark.parametrize("form", ["доставку", "доставки", "доставкой", "Доставке", "ДОСТАВКА"])
+def test_russian_inflections_share_a_stem(form):
+    assert query_terms("доставка") == analyze(form)
+    assert matches("доставка", f"Узнайте про {form} в Москве")
+
+
+def test_yo_is_e():
+    assert analyze("Ёлка ёлки") == analyze("елка елки")
+    assert matches("ёлочные игрушки", "Елочные игрушки в наличии")
+
+
+def test_english_inflections():
+    assert analyze("deliveries") == analyze("delivery")
+    assert matches("delivery price", "Deliveries are free; prices include VAT")
+
+
+@pytest.mark.parametrize("query", ["XL-42", "xl42", "XL 42", "xl-42 цена"])
+def test_sku_with_hyphen_is_found_however_typed(query):
+    assert matches(query, "Футболка XL-42, цена 1500 ₽")
+
+
+def test_sku_written_together_is_found_with_a_hyphen_or_space():
+    assert matches("XL-42", "Артикул XL42")
+    assert matches("XL 42", "Артикул XL42")
+
+
+def test_paper_size():
+    assert "a4" in analyze("Бумага A4")
+    assert matches("A4", "Бумага A4")
+    assert query_terms("A4") == ["a4", "4"]  # the lone "a" is an English stopword
+
+
+def test_compounds_keep_parts_and_joined_form():
+    assert analyze("iPhone-15") == ["iphon", "15", "iphone15"]
+    assert analyze("10x20") == ["10x20", "10", "x", "20"]
+    assert analyze("интернет-магазин") == ["интернет", "магазин", "интернетмагазин"]
+
+
+def test_thousands_separated_by_spaces_match_the_plain_number():
+    assert matches("1500", "Цена 1 500 ₽")
+    assert matches("1500", "Цена 1\u00a0500 ₽")  # NBSP, as Excel and Word write it
+    assert matches("цена 1 500", "Цена: 1500")
+
+
+def test_numbers_mixed_scripts_and_invisible_characters():
+    assert analyze("2024 год") == ["2024", "год"]
+    assert analyze("Cкидка") == ["cкидка"]  # Latin C: kept as typed, not mangled by a stemmer
+    assert analyze("до\u00adстав\u200bка") == analyze("доставка")
+    assert analyze("ｄｅｌｉｖｅｒｙ") == analyze("delivery")  # full-width forms (NFKC)
+
+
+def test_query_terms_drop_stopwords_keep_meaning_and_dedupe():
+    terms = query_terms("Здравствуйте! Подскажите, пожалуйста, сколько стоит доставка до дома?")
+    assert terms == analyze("стоит доставка дома")
+    assert query_terms("цена и цены на доставку и доставка") == ["цен", "доставк"]
+    assert query_terms("What is the price of delivery?") == ["price", "deliveri"]
+
+
+def test_query_of_only_stopwords_falls_back_to_all_terms():
+    assert query_terms("как где") == ["как", "где"]
+    assert query_terms("!!!") == []
+
+
+def test_index_text_is_space_separated_terms():
+    assert index_text("Футболка XL-42, цена 1500 ₽") == "футболк xl 42 xl42 цен 1500"
+
+
+def test_fts5_match_quotes_every_term():
+    assert fts5_match(["дост", "моск"]) == '"дост" OR "моск"'
+    assert fts5_match(['a"b']) == '"a""b"'
+    assert fts5_match([]) == ""
+
+
+def test_tsquery_quotes_every_term():
+    assert tsquery(["дост", "моск"]) == "'дост' | 'моск'"
+    assert tsquery(["o'k", "a\\b"]) == "'o''k' | 'a\\\\b'"
+    assert tsquery([]) == ""
+
+
+@pytest.fixture
+def fts5_index():
+    db = sqlite3.connect(":memory:")
+    db.execute(
+        "CREATE VIRTUAL TABLE chunks USING fts5(terms, text UNINDEXED, tokenize='unicode61')"
+    )
+    documents = [
+        "Доставка по Москве бесплатно при заказе от 3000 ₽.",
+        "Футболка XL-42, цена 1500 ₽.",
+        "Бумага A4, пачка 500 листов.",
+        "Ёлочные игрушки ручной работы.",
+        "Deliveries to Saint Petersburg take two days.",
+    ]
+    # Only the precomputed terms are indexed: the same analysis as the query side.
+    db.executemany(
+        "INSERT INTO chunks (terms, text) VALUES (?, ?)",
+        [(index_text(text), text) for text in documents],
+    )
+    yield db
+    db.close()
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Сколько стоит доставкой в москву?", "Доставка по Москве"),
+        ("xl42", "Футболка XL-42"),
+        ("Есть бумага а4?", "Бумага A4"),  # a Cyrillic "а" typed for the Latin one
+        ("елочная игрушка", "Ёлочные игрушки"),
+        ("delivery to petersburg", "Deliveries to Saint"),
+    ],
+)
+def test_fts5_end_to_end(fts5_index, question, expected):
+    rows = fts5_index.execute(
+        "SELECT text FROM chunks WHERE chunks MATCH ? ORDER BY bm25(chunks) LIMIT 1",
+        (fts5_match(query_terms(question)),),
+    ).fetchall()
+    assert rows and rows[0][0].startswith(expected)
+
+
+@pytest.mark.parametrize(
+    "hostile", ['"', "NEAR(a b)", "a AND OR NOT", "*", "terms:x", "^x", "'; --"]
+)
+def test_fts5_match_is_safe_against_syntax_injection(fts5_index, hostile):
+    match = fts5_match(query_terms(hostile))
+    if match:
+        fts5_index.execute("SELECT count(*) FROM chunks WHERE chunks MATCH ?", (match,)).fetchone()
+    # Even raw terms that are not analyzer output stay inert once quoted.
+    fts5_index.execute(
+        "SELECT count(*) FROM chunks WHERE chunks MATCH ?", (fts5_match([hostile]),)
+    ).fetchone()
