@@ -6,10 +6,11 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.types import Scope
@@ -34,6 +35,16 @@ log = structlog.get_logger("botcraft.app")
 
 WEBAPP_DIR = Path(__file__).parent / "webapp"
 _UPLOAD_PATH = re.compile(r"^/api/agents/\d+/documents/?$")
+
+
+class RevalidatedStaticFiles(StaticFiles):
+    """The web app's modules are revalidated on every load (cheap 304s via ETag), so a
+    browser never mixes modules of an old and a new version after an upgrade."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -110,7 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(body, status_code=200 if database["ok"] else 503)
 
     if (WEBAPP_DIR / "index_new.html").exists():
-        app.mount("/webapp", StaticFiles(directory=WEBAPP_DIR), name="webapp")
+        app.mount("/webapp", RevalidatedStaticFiles(directory=WEBAPP_DIR), name="webapp")
 
         @app.get("/", include_in_schema=False)
         async def index() -> FileResponse:

@@ -5,7 +5,15 @@ from fastapi import APIRouter, Request, status
 from botcraft.auth import service
 from botcraft.auth.deps import CurrentPrincipal, CurrentUser, OptionalPrincipal, SettingsDep
 from botcraft.auth.ratelimit import LoginLimiter
-from botcraft.auth.schemas import EmailCredentials, Registration, TelegramLogin, TokenOut, UserOut
+from botcraft.auth.schemas import (
+    EmailCredentials,
+    LimitsOut,
+    MeOut,
+    Registration,
+    TelegramLogin,
+    TokenOut,
+    UserOut,
+)
 from botcraft.auth.telegram import InitDataError, validate_init_data
 from botcraft.db import SessionDep
 from botcraft.errors import AppError, Unauthorized
@@ -81,6 +89,9 @@ async def logout(principal: CurrentPrincipal, db: SessionDep) -> dict[str, bool]
     return {"ok": True}
 
 
-@router.get("/me", response_model=UserOut)
-async def me(user: CurrentUser) -> User:
-    return user
+@router.get("/me", response_model=MeOut)
+async def me(user: CurrentUser, settings: SettingsDep) -> MeOut:
+    """The signed-in user, with the limits the web app shows ("3 of 5")."""
+    limits = LimitsOut(max_agents_per_user=settings.max_agents_per_user, max_upload_mb=settings.max_upload_mb,
+                       max_documents_per_agent=settings.max_documents_per_agent)
+    return MeOut.model_validate({**UserOut.model_validate(user).model_dump(), "limits": limits})

@@ -49,6 +49,16 @@ class UserOut(BaseModel):
     created_at: datetime
 
 
+class LimitsOut(BaseModel):
+    max_agents_per_user: int
+    max_upload_mb: int
+    max_documents_per_agent: int
+
+
+class MeOut(UserOut):
+    limits: LimitsOut
+
+
 class TokenOut(BaseModel):
     access_token: str
     token_type: str = "bearer"

@@ -18,7 +18,7 @@ import structlog
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramRetryAfter
+from aiogram.exceptions import AiogramError, TelegramAPIError, TelegramNetworkError, TelegramRetryAfter
 from aiogram.types import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, MenuButtonWebApp, WebAppInfo
 
 from botcraft.channels.telegram import WEBHOOK_PATH
@@ -93,7 +93,7 @@ class PlatformBot:
             except TelegramRetryAfter as exc:
                 await asyncio.sleep(exc.retry_after)
                 continue
-            except (TelegramAPIError, TelegramNetworkError) as exc:
+            except AiogramError as exc:  # API errors, network errors, undecodable answers
                 failures += 1
                 log.warning("platform_bot_poll_failed", error=str(exc))
                 await asyncio.sleep(min(60.0, 2.0**failures))
@@ -107,4 +107,7 @@ class PlatformBot:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        await self.bot.session.close()
+        try:
+            await self.bot.session.close()
+        except Exception as exc:  # noqa: BLE001 - shutting down must not fail on a client error
+            log.warning("platform_bot_close_failed", error=str(exc))

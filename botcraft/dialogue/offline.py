@@ -51,7 +51,7 @@ def answer(hits: Sequence[Hit], language: str) -> str | None:
         lines = ["Here is what I found in our materials:"]
         source_word = "Source"
     for hit in best:
-        lines.append(f"\n{_trim(hit.text)}\n({source_word}: {hit.source.label})")
+        lines.append(f"\n{_trim(hit.text)}\n({source_word}: {hit.source.label_in(language)})")
     return "\n".join(lines)
 
 

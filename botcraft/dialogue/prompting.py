@@ -78,7 +78,7 @@ class HistoryItem:
 def passages_block(hits: Sequence[Hit], language: str) -> str:
     if not hits:
         return "(нет подходящих фрагментов)" if language == "ru" else "(no matching passages)"
-    return "\n\n".join(f"[{i}] ({hit.source.label})\n{hit.text}" for i, hit in enumerate(hits, 1))
+    return "\n\n".join(f"[{i}] ({hit.source.label_in(language)})\n{hit.text}" for i, hit in enumerate(hits, 1))
 
 
 def build_messages(

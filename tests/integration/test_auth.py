@@ -17,6 +17,7 @@ async def test_register_login_me_logout(client):
     me = await client.get("/api/auth/me", headers=headers)
     assert me.status_code == 200
     assert me.json()["email"] == "anna.smirnova@example.com"
+    assert me.json()["limits"] == {"max_agents_per_user": 5, "max_upload_mb": 10, "max_documents_per_agent": 50}
 
     login = await client.post("/api/auth/email", json={"email": "anna.smirnova@example.com", "password": PASSWORD})
     assert login.status_code == 200

@@ -64,7 +64,7 @@ async def test_offline_answers_a_russian_question_from_the_price_list(client, sh
     assert answer["answered_by"] == "offline" and not answer["needs_attention"]
     assert answer["sources"][0]["filename"] == "прайс.xlsx"
     assert answer["sources"][0]["sheet"] == "Прайс" and answer["sources"][0]["row_start"] == 2
-    assert "прайс.xlsx" in answer["reply"]  # the source is named to the customer too
+    assert "(Источник: прайс.xlsx, лист «Прайс», строка 2)" in answer["reply"]  # named in Russian
     # The same conversation goes on, and both turns are stored with the passages used.
     follow = await _chat(client, headers, agent_id, "А худи есть в наличии?", answer["conversation_id"])
     assert follow["conversation_id"] == answer["conversation_id"] and "3200" in follow["reply"]
@@ -99,7 +99,7 @@ async def test_llm_answer_is_grounded_and_usage_recorded(client, shop, llm):
     system = request.messages[0]["content"]
     assert request.authorization == "Bearer sk-test-key"
     assert "Ты — Магазин одежды" in system  # the agent's system prompt
-    assert "[1] (прайс.xlsx, sheet Прайс, row 2)" in system and "1500" in system  # numbered passages with sources
+    assert "[1] (прайс.xlsx, лист «Прайс», строка 2)" in system and "1500" in system  # numbered passages with sources
     assert "ТОЛЬКО из этих фрагментов" in system and "языке клиента" in system
     assert request.messages[-1] == {"role": "user", "content": "Сколько стоит футболка XL-42?"}
     messages = (await client.get(f"/api/conversations/{answer['conversation_id']}/messages", headers=headers)).json()
