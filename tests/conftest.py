@@ -17,9 +17,9 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
+from botcraft import migrate
 from botcraft.config import Settings
 from botcraft.db import Database
-from botcraft import migrate
 from tests.pg_cluster import PostgresCluster
 
 pytest_plugins = ["tests.fakes.fixtures"]

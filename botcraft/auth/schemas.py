@@ -61,6 +61,6 @@ class MeOut(UserOut):
 
 class TokenOut(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the scheme name, not a secret
     expires_at: datetime
     user: UserOut

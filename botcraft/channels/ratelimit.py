@@ -23,7 +23,10 @@ class SendPacer:
 
     async def wait(self, bot_key: str, chat_key: str) -> None:
         now = time.monotonic()
-        slot = max(self._reserve(bot_key, self.per_bot, now), self._reserve(f"{bot_key}|{chat_key}", self.per_chat, now))
+        slot = max(
+            self._reserve(bot_key, self.per_bot, now),
+            self._reserve(f"{bot_key}|{chat_key}", self.per_chat, now),
+        )
         if len(self._next) > 100_000:  # forget idle keys
             self._next = {k: v for k, v in self._next.items() if v > now}
         delay = slot - now

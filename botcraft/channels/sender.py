@@ -10,7 +10,6 @@ from datetime import timedelta
 
 import structlog
 
-
 from botcraft.channels.base import SendError
 from botcraft.channels.manager import ChannelManager, context_for, record_error
 from botcraft.channels.ratelimit import SendPacer
@@ -38,7 +37,8 @@ def pacer_of(runtime: Runtime) -> SendPacer:
     pacer = runtime.services.get("send_pacer")
     if pacer is None:
         settings = runtime.settings
-        pacer = runtime.services["send_pacer"] = SendPacer(settings.telegram_rate_per_bot, settings.telegram_rate_per_chat)
+        pacer = SendPacer(settings.telegram_rate_per_bot, settings.telegram_rate_per_chat)
+        runtime.services["send_pacer"] = pacer
     assert isinstance(pacer, SendPacer)
     return pacer
 

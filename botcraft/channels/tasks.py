@@ -48,7 +48,9 @@ async def channel_event(runtime: Runtime, job: ClaimedJob) -> None:
         await _apply_status(runtime, agent, row.channel, event)
     elif event.kind in (EventKind.BLOCKED, EventKind.UNBLOCKED):
         async with runtime.db.transaction() as session:
-            conversation = await conversation_for(session, agent.id, row.channel, event.chat_id or "", event.customer_name)
+            conversation = await conversation_for(
+                session, agent.id, row.channel, event.chat_id or "", event.customer_name
+            )
             conversation.blocked = event.kind == EventKind.BLOCKED
     elif event.kind in (EventKind.MESSAGE, EventKind.CALLBACK, EventKind.MEDIA) and event.chat_id:
         await _converse(runtime, job, agent, row.channel, event)

@@ -34,7 +34,7 @@ def check_type(received: ReceivedFile) -> str:
     if file_type is None:
         raise UnsupportedFormat(
             f"'{received.filename}' is not a supported file. Supported formats: "
-            + ", ".join(SUPPORTED_FORMATS) + f" (up to the size limit)."
+            + ", ".join(SUPPORTED_FORMATS) + " (up to the size limit)."
         )
     return file_type
 

@@ -1,12 +1,9 @@
 import hashlib
-import json
 import time
-from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import select
 
-from botcraft.auth.telegram import sign
 from botcraft.models import User
 from tests.helpers import PASSWORD, sign_up
 from tests.unit.test_telegram_initdata import BOT_TOKEN, make_init_data
@@ -71,8 +68,9 @@ async def test_garbage_tokens_and_malformed_json(client):
 
 async def test_expired_session_is_refused(client, app):
     headers = await sign_up(client)
-    from botcraft.models import Session, utcnow
     from datetime import timedelta
+
+    from botcraft.models import Session, utcnow
 
     async with app.state.db.transaction() as db:
         for session in await db.scalars(select(Session)):

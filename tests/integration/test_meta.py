@@ -11,9 +11,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
-from botcraft.models import ChannelEvent, Conversation, Message, utcnow
+from botcraft.models import ChannelEvent, Message, utcnow
 from tests import docgen
 from tests.conftest import IG_SECRET, WA_SECRET
 from tests.helpers import create_agent, sign_up, until, upload, wait_processed

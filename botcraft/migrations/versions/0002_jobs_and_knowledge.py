@@ -39,7 +39,8 @@ def upgrade() -> None:
     op.create_table(
         "documents",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("agent_id", sa.Integer, sa.ForeignKey("ai_agents.id", ondelete="CASCADE"), nullable=False, index=True),
+        sa.Column("agent_id", sa.Integer, sa.ForeignKey("ai_agents.id", ondelete="CASCADE"), nullable=False,
+                  index=True),
         sa.Column("filename", sa.String(255), nullable=False),
         sa.Column("file_path", sa.String(500), nullable=False),
         sa.Column("file_type", sa.String(8), nullable=False),
@@ -57,7 +58,8 @@ def upgrade() -> None:
     op.create_table(
         "chunks",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("document_id", sa.Integer, sa.ForeignKey("documents.id", ondelete="CASCADE"), nullable=False, index=True),
+        sa.Column("document_id", sa.Integer, sa.ForeignKey("documents.id", ondelete="CASCADE"), nullable=False,
+                  index=True),
         sa.Column("agent_id", sa.Integer, nullable=False, index=True),
         sa.Column("ordinal", sa.Integer, nullable=False),
         sa.Column("text", sa.Text, nullable=False),
