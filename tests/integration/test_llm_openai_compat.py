@@ -130,7 +130,7 @@ async def test_timeout_ends_in_unavailable(ai):
         await provider(ai, timeout_s=0.5).complete(MESSAGES)
 
     assert info.value.retryable and info.value.code == "timeout"
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 4.5  # gave up before the 5 s the server would take
 
 
 async def test_bad_key_is_not_retried(ai):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import re
-import time
 
 import pytest
 
@@ -357,12 +356,13 @@ PATHOLOGICAL = [
 ]
 
 
+# Quadratic or exponential behaviour would hang here; the timeout (not a timing assertion,
+# which a loaded CI machine makes flaky) catches it.
+@pytest.mark.timeout(30)
 @pytest.mark.parametrize("markdown", PATHOLOGICAL, ids=lambda m: repr(m[:8]))
-def test_pathological_input_is_fast_and_valid(markdown: str) -> None:
-    started = time.perf_counter()
+def test_pathological_input_renders_valid_html(markdown: str) -> None:
     html = markdown_to_telegram_html(markdown)
     parts = render_parts(markdown)
-    assert time.perf_counter() - started < 1.0
     telegram_visible(html)
     for part_html, _plain in parts:
         assert utf16_len(telegram_visible(part_html)) <= TELEGRAM_TEXT_LIMIT
