@@ -41,7 +41,7 @@ test-postgres: $(STAMP)
 	BOTCRAFT_TEST_DB=postgresql $(BIN)/python -m pytest $(ARGS)
 
 bench: $(STAMP)
-	@scripts/system-deps.sh test
+	@scripts/system-deps.sh bench
 	$(BIN)/python -m bench $(ARGS)
 
 lint: $(STAMP)

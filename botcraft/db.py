@@ -34,17 +34,19 @@ _SQLITE_PRAGMAS = (
 
 
 class Database:
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 32) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        # A pool big enough that busy workers reuse connections instead of opening new
+        # ones (a new PostgreSQL connection is a new server process).
         if self.is_sqlite:
-            self.engine: AsyncEngine = create_async_engine(
-                url, echo=echo, pool_size=pool_size, max_overflow=20
-            )
+            self.engine: AsyncEngine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=8)
             _configure_sqlite(self.engine)
         else:
+            # No ping before every checkout (a round trip each time); connections are
+            # recycled instead, and a job that meets a dropped connection is retried.
             self.engine = create_async_engine(
-                url, echo=echo, pool_size=pool_size, max_overflow=20, pool_pre_ping=True
+                url, echo=echo, pool_size=pool_size, max_overflow=8, pool_recycle=1800
             )
         # Shares the pool; the option only changes how SQLite begins its transactions.
         self.write_engine = self.engine.execution_options(sqlite_immediate=True)

@@ -2,6 +2,7 @@
 # Debian packages the project needs, installed only when missing and only as root.
 #   scripts/system-deps.sh run   -> Tesseract OCR with Russian and English
 #   scripts/system-deps.sh test  -> also Chromium (browser tests) and PostgreSQL (second test run)
+#   scripts/system-deps.sh bench -> Chromium, PostgreSQL and wrk (the HTTP load generator)
 set -euo pipefail
 purpose="${1:-run}"
 
@@ -10,6 +11,11 @@ command -v tesseract >/dev/null 2>&1 || need+=(tesseract-ocr)
 { command -v tesseract >/dev/null 2>&1 && tesseract --list-langs 2>/dev/null | grep -qx rus; } || need+=(tesseract-ocr-rus tesseract-ocr-eng)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 if [ "$purpose" = "test" ]; then
+  [ -x /usr/bin/chromium ] || need+=(chromium)
+  { command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || need+=(postgresql)
+fi
+if [ "$purpose" = "bench" ]; then
+  command -v wrk >/dev/null 2>&1 || need+=(wrk)
   [ -x /usr/bin/chromium ] || need+=(chromium)
   { command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || need+=(postgresql)
 fi

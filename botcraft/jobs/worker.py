@@ -56,7 +56,8 @@ class Worker:
                 self._wake.clear()
                 free = self.concurrency - len(self._inflight)
                 claimed: list[queue.ClaimedJob] = []
-                if free > 0:
+                # Claim in batches: one claim per finished job would cost a write each.
+                if free > 0 and (free >= max(1, self.concurrency // 4) or not self._inflight):
                     try:
                         claimed = await queue.claim(
                             self.runtime.db, self.id, limit=free, lease_seconds=self.lease_seconds
