@@ -1,9 +1,13 @@
 """Parse one document in a child process: `python -m botcraft.knowledge.parse_child`.
 
-Reads {"path", "file_type", "limits"} as JSON on stdin and writes the chunks as JSON on
-stdout, or {"error": reason} for a file that cannot be read. Running apart means a hostile
-file can at worst kill this process: the parent enforces the time limit by killing it, and
-the memory limit below keeps a decompression trick from taking the machine down.
+Reads {"path", "file_type", "limits", "out"} as JSON on stdin. Writes to the file `out` a
+first line {"pages": n} and then one JSON line per chunk, or the single line
+{"error": reason} for a file that cannot be read. The parent inserts the chunks batch by
+batch, so it never holds a whole 150,000-row price list in memory.
+
+Running apart means a hostile file can at worst kill this process: the parent enforces
+the time limit by killing it, and the memory limit below keeps a decompression trick
+from taking the machine down.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import resource
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import TextIO
 
 MEMORY_LIMIT_BYTES = 2 * 1024 * 1024 * 1024
 
@@ -25,7 +30,11 @@ def _limit_memory() -> None:
         pass
 
 
-def parse(path: Path, file_type: str, limits: dict[str, object]) -> dict[str, object]:
+def _line(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False) + "\n"
+
+
+def parse(path: Path, file_type: str, limits: dict[str, object], out: TextIO) -> None:
     from botcraft.knowledge.analyzer import index_text
     from botcraft.knowledge.chunking import chunk_passages
     from botcraft.knowledge.parsers import ExtractionError, ExtractLimits, extract
@@ -33,14 +42,14 @@ def parse(path: Path, file_type: str, limits: dict[str, object]) -> dict[str, ob
     try:
         extraction = extract(path, file_type, ExtractLimits(**limits))  # type: ignore[arg-type]
     except ExtractionError as exc:
-        return {"error": exc.reason}
+        out.write(_line({"error": exc.reason}))
+        return
     except MemoryError:
-        return {"error": "The file needs more memory to read than this server allows."}
-    chunks = chunk_passages(extraction.passages)
-    return {
-        "pages": extraction.pages,
-        "chunks": [{**asdict(c), "search_text": index_text(c.text)} for c in chunks],
-    }
+        out.write(_line({"error": "The file needs more memory to read than this server allows."}))
+        return
+    out.write(_line({"pages": extraction.pages}))
+    for chunk in chunk_passages(extraction.passages):
+        out.write(_line({**asdict(chunk), "search_text": index_text(chunk.text)}))
 
 
 def main() -> None:
@@ -49,8 +58,8 @@ def main() -> None:
     # only spend time (about 15% of a large XLSX) finding nothing to free.
     gc.disable()
     request = json.load(sys.stdin)
-    result = parse(Path(request["path"]), request["file_type"], request.get("limits", {}))
-    json.dump(result, sys.stdout, ensure_ascii=False)
+    with open(request["out"], "w", encoding="utf-8") as out:
+        parse(Path(request["path"]), request["file_type"], request.get("limits", {}), out)
 
 
 if __name__ == "__main__":

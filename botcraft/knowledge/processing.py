@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import structlog
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert
 
 from botcraft.jobs.queue import ClaimedJob
 from botcraft.jobs.registry import handler
+from botcraft.knowledge.storage import tmp_dir
 from botcraft.models import Chunk, Document, utcnow
 from botcraft.runtime import Runtime
 
@@ -27,6 +29,10 @@ _INSERT_BATCH = 2000
 class ParseLimits:
     max_pages: int = 1000
     time_limit_s: float = 120.0
+
+
+class _NoText(Exception):
+    """Raised inside the storing transaction so that nothing of an empty result is kept."""
 
 
 class ParseFailed(Exception):
@@ -46,17 +52,16 @@ def _parser_slots(runtime: Runtime) -> asyncio.Semaphore:
     return slots
 
 
-async def parse_in_child(path: Path, file_type: str, limits: ParseLimits) -> dict[str, Any]:
-    request = json.dumps({"path": str(path), "file_type": file_type, "limits": asdict(limits)}).encode()
+async def parse_in_child(path: Path, file_type: str, limits: ParseLimits, out: Path) -> int | None:
+    """Run the parser child; its chunks are left in `out` as JSON lines. Returns the page count."""
+    request = json.dumps({"path": str(path), "file_type": file_type, "limits": asdict(limits), "out": str(out)})
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "botcraft.knowledge.parse_child",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )
     try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(request), timeout=limits.time_limit_s + 5)
+        _, stderr = await asyncio.wait_for(process.communicate(request.encode()), timeout=limits.time_limit_s + 5)
     except TimeoutError:
-        process.kill()
-        await process.wait()
         raise ParseFailed(
             f"Reading the file took longer than {int(limits.time_limit_s)} seconds; "
             "split it into smaller files."
@@ -68,10 +73,31 @@ async def parse_in_child(path: Path, file_type: str, limits: ParseLimits) -> dic
     if process.returncode != 0:
         log.warning("parser_crashed", returncode=process.returncode, stderr=stderr.decode(errors="replace")[-2000:])
         raise ParseFailed("The file could not be read: it seems damaged or uses features we do not support.")
-    result: dict[str, Any] = json.loads(stdout)
-    if "error" in result:
-        raise ParseFailed(str(result["error"]))
-    return result
+    with out.open(encoding="utf-8") as lines:
+        header = json.loads(lines.readline() or "{}")
+    if "error" in header:
+        raise ParseFailed(str(header["error"]))
+    pages: int | None = header.get("pages")
+    return pages
+
+
+def _chunk_batches(out: Path, document_id: int, agent_id: int) -> Iterator[list[dict[str, Any]]]:
+    """The child's chunks as insert rows, a batch at a time (the header line skipped)."""
+    batch: list[dict[str, Any]] = []
+    with out.open(encoding="utf-8") as lines:
+        lines.readline()
+        for line in lines:
+            c = json.loads(line)
+            batch.append({
+                "document_id": document_id, "agent_id": agent_id, "ordinal": c["ordinal"], "text": c["text"],
+                "search_text": c["search_text"], "page": c["page"], "sheet": c["sheet"],
+                "row_start": c["row_start"], "row_end": c["row_end"],
+            })
+            if len(batch) >= _INSERT_BATCH:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
 
 
 @handler(PROCESS_DOCUMENT)
@@ -89,52 +115,48 @@ async def process_document(runtime: Runtime, job: ClaimedJob) -> None:
 
     limits = ParseLimits(max_pages=runtime.settings.max_document_pages,
                          time_limit_s=runtime.settings.document_time_limit_seconds)
+    out = tmp_dir(runtime.settings.data_dir) / f"chunks-{document_id}-{job.id}.jsonl"
     try:
-        if not path.exists():
-            raise ParseFailed("The stored file is missing; upload it again.")
-        async with _parser_slots(runtime):
-            result = await parse_in_child(path, file_type, limits)
-    except ParseFailed as exc:
-        await _mark_failed(runtime, document_id, exc.reason)
-        return
-    except Exception as exc:
-        if job.attempts >= job.max_attempts:
-            await _mark_failed(runtime, document_id, "Processing failed repeatedly; try uploading the file again.")
-        raise exc
+        try:
+            if not path.exists():
+                raise ParseFailed("The stored file is missing; upload it again.")
+            async with _parser_slots(runtime):
+                pages = await parse_in_child(path, file_type, limits, out)
+        except ParseFailed as exc:
+            await _mark_failed(runtime, document_id, exc.reason)
+            return
+        except Exception:
+            if job.attempts >= job.max_attempts:
+                await _mark_failed(runtime, document_id, "Processing failed repeatedly; try uploading the file again.")
+            raise
+        try:
+            await _store_chunks(runtime, document_id, agent_id, out, pages)
+        except _NoText:
+            await _mark_failed(runtime, document_id, "No text was found in the file.")
+    finally:
+        out.unlink(missing_ok=True)
 
-    chunks = result["chunks"]
-    if not chunks:
-        await _mark_failed(runtime, document_id, "No text was found in the file.")
-        return
-    async with db.transaction() as session:
+
+async def _store_chunks(runtime: Runtime, document_id: int, agent_id: int, out: Path, pages: int | None) -> None:
+    async with runtime.db.transaction() as session:
         document = await session.get(Document, document_id)
         if document is None:
             return
         # Replacing (not appending) keeps a retried or reprocessed job from doubling chunks.
         await session.execute(delete(Chunk).where(Chunk.document_id == document_id))
-        rows = [
-            {
-                "document_id": document_id,
-                "agent_id": agent_id,
-                "ordinal": c["ordinal"],
-                "text": c["text"],
-                "search_text": c["search_text"],
-                "page": c["page"],
-                "sheet": c["sheet"],
-                "row_start": c["row_start"],
-                "row_end": c["row_end"],
-            }
-            for c in chunks
-        ]
-        for start in range(0, len(rows), _INSERT_BATCH):
-            await session.execute(insert(Chunk), rows[start : start + _INSERT_BATCH])
+        count = 0
+        for batch in _chunk_batches(out, document_id, agent_id):
+            await session.execute(insert(Chunk), batch)
+            count += len(batch)
+        if count == 0:
+            raise _NoText
         document.status = "ready"
         document.error = None
-        document.chunk_count = len(rows)
-        document.pages = result.get("pages")
+        document.chunk_count = count
+        document.pages = pages
         document.is_processed = True
         document.processed_at = utcnow()
-    log.info("document_ready", document_id=document_id, chunks=len(rows))
+    log.info("document_ready", document_id=document_id, chunks=count)
 
 
 async def _mark_failed(runtime: Runtime, document_id: int, reason: str) -> None:
@@ -147,7 +169,3 @@ async def _mark_failed(runtime: Runtime, document_id: int, reason: str) -> None:
         document.chunk_count, document.is_processed = 0, False
         document.processed_at = utcnow()
     log.info("document_failed", document_id=document_id, reason=reason)
-
-
-async def documents_of(session: Any, agent_id: int) -> list[Document]:
-    return list(await session.scalars(select(Document).where(Document.agent_id == agent_id)))
