@@ -351,3 +351,21 @@ async def test_platform_bot_in_webhook_mode(settings, tg):
         assert response.status_code == 200
         [sent] = tg.sent_messages(settings.telegram_token)
         assert sent["chat_id"] == 778
+
+
+async def test_status_covers_own_agents_or_all_for_an_admin(client, app):
+    owner = await sign_up(client, "owner@example.com")
+    other = await sign_up(client, "other@example.com")
+    mine = await create_agent(client, owner, name="Мой")
+    theirs = await create_agent(client, other, name="Чужой")
+    ids = {c["agent_id"] for c in (await client.get("/channels/status", headers=owner)).json()["channels"]}
+    assert ids == {mine["id"]}
+    assert (await client.get("/channels/status", params={"agent_id": theirs["id"]}, headers=owner)).status_code == 404
+    from sqlalchemy import update
+
+    from botcraft.models import User
+
+    async with app.state.db.transaction() as session:
+        await session.execute(update(User).where(User.email == "owner@example.com").values(is_admin=True))
+    ids = {c["agent_id"] for c in (await client.get("/channels/status", headers=owner)).json()["channels"]}
+    assert ids == {mine["id"], theirs["id"]}
