@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     telegram_api_base: str = Field("https://api.telegram.org", alias="TELEGRAM_API_BASE")
     telegram_rate_per_bot: float = Field(30.0, alias="TELEGRAM_RATE_PER_BOT")
     telegram_rate_per_chat: float = Field(1.0, alias="TELEGRAM_RATE_PER_CHAT")
+    # WhatsApp Cloud API allows 80 messages a second per business number by default.
+    meta_rate_per_sender: float = Field(80.0, alias="META_RATE_PER_SENDER")
 
     # LLM
     openai_api_key: str = Field("", alias="OPENAI_API_KEY")

@@ -110,6 +110,12 @@ def get_db(request: Request) -> Database:
     return db
 
 
+async def database_dependency(request: Request) -> Database:
+    # Async on purpose: FastAPI runs plain-function dependencies in its thread pool,
+    # a hand-off per request for what is an attribute read.
+    return get_db(request)
+
+
 async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: commits when the endpoint returns, rolls back on error.
 
@@ -124,4 +130,4 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
 # scope="function": commit before the response is sent, so a failed commit is an error
 # response and never a success the client was already told about.
 SessionDep = Annotated[AsyncSession, Depends(request_session, scope="function")]
-DatabaseDep = Annotated[Database, Depends(get_db)]
+DatabaseDep = Annotated[Database, Depends(database_dependency)]

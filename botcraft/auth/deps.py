@@ -23,7 +23,7 @@ class Principal:
     session: Session
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:  # async: no thread-pool hand-off
     settings: Settings = request.app.state.settings
     return settings
 

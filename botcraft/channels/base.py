@@ -97,5 +97,10 @@ class BaseChannel(ABC):
         """What outbound rate limits are counted against (a bot token, a phone number)."""
         return f"{self.name}:{ctx.agent_id}"
 
+    def send_rates(self) -> tuple[float, float]:
+        """(messages a second per sender, per chat) this platform allows."""
+        settings = self.runtime.settings
+        return settings.meta_rate_per_sender, settings.telegram_rate_per_chat
+
     async def aclose(self) -> None:  # noqa: B027
         """Release clients at shutdown."""

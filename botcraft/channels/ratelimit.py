@@ -11,9 +11,7 @@ import time
 
 
 class SendPacer:
-    def __init__(self, per_bot: float, per_chat: float) -> None:
-        self.per_bot = per_bot
-        self.per_chat = per_chat
+    def __init__(self) -> None:
         self._next: dict[str, float] = {}
 
     def _reserve(self, key: str, rate: float, now: float) -> float:
@@ -21,11 +19,13 @@ class SendPacer:
         self._next[key] = slot + 1.0 / rate
         return slot
 
-    async def wait(self, bot_key: str, chat_key: str) -> None:
+    async def wait(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float) -> None:
+        """Sleep until this message's turn: `per_sender` messages a second from one bot or
+        number, `per_chat` a second into one chat."""
         now = time.monotonic()
         slot = max(
-            self._reserve(bot_key, self.per_bot, now),
-            self._reserve(f"{bot_key}|{chat_key}", self.per_chat, now),
+            self._reserve(sender_key, per_sender, now),
+            self._reserve(f"{sender_key}|{chat_key}", per_chat, now),
         )
         if len(self._next) > 100_000:  # forget idle keys
             self._next = {k: v for k, v in self._next.items() if v > now}

@@ -36,9 +36,7 @@ def manager_of(runtime: Runtime) -> ChannelManager:
 def pacer_of(runtime: Runtime) -> SendPacer:
     pacer = runtime.services.get("send_pacer")
     if pacer is None:
-        settings = runtime.settings
-        pacer = SendPacer(settings.telegram_rate_per_bot, settings.telegram_rate_per_chat)
-        runtime.services["send_pacer"] = pacer
+        pacer = runtime.services["send_pacer"] = SendPacer()
     assert isinstance(pacer, SendPacer)
     return pacer
 
@@ -92,7 +90,9 @@ async def deliver_message(runtime: Runtime, job: ClaimedJob) -> None:
         await _finish(runtime, message_id, status="failed", error=WINDOW_CLOSED, attention=WINDOW_CLOSED)
         return
 
-    await pacer_of(runtime).wait(channel.rate_key(ctx), conversation.external_chat_id)
+    per_sender, per_chat = channel.send_rates()
+    await pacer_of(runtime).wait(channel.rate_key(ctx), conversation.external_chat_id,
+                                 per_sender=per_sender, per_chat=per_chat)
     try:
         sent_id = await channel.send_text(ctx, conversation.external_chat_id, message.text)
     except SendError as exc:

@@ -67,6 +67,10 @@ class TelegramChannel(BaseChannel):
     def rate_key(self, ctx: ChannelContext) -> str:
         return f"telegram:{str(ctx.get('token')).split(':', 1)[0]}"
 
+    def send_rates(self) -> tuple[float, float]:
+        settings = self.runtime.settings
+        return settings.telegram_rate_per_bot, settings.telegram_rate_per_chat
+
     async def setup(self, ctx: ChannelContext) -> dict[str, Any]:
         bot = self.bot(ctx.get("token"))
         try:

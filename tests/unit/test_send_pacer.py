@@ -1,0 +1,32 @@
+"""Outbound pacing: a burst into one chat waits its turn; other chats are not held up."""
+
+import asyncio
+import time
+
+from botcraft.channels.ratelimit import SendPacer
+
+
+async def test_one_chat_is_paced_and_others_are_not():
+    pacer = SendPacer()
+    started = time.monotonic()
+    await asyncio.gather(*(pacer.wait("bot", "chat-1", per_sender=1000, per_chat=10) for _ in range(4)))
+    assert time.monotonic() - started >= 0.29  # 4 messages at 10 a second: slots 0, .1, .2, .3
+
+    fresh = SendPacer()
+    slots = []
+
+    async def send(chat: str) -> None:
+        await fresh.wait("bot", chat, per_sender=1000, per_chat=1)
+        slots.append(time.monotonic())
+
+    started = time.monotonic()
+    await asyncio.gather(*(send(f"chat-{i}") for i in range(20)))
+    # 20 different chats at 1,000 a second from the bot: none waits for another chat's second.
+    assert max(slots) - started < 5  # paced per chat it would take 19 s
+
+
+async def test_the_sender_limit_spaces_a_burst_across_chats():
+    pacer = SendPacer()
+    started = time.monotonic()
+    await asyncio.gather(*(pacer.wait("bot", f"chat-{i}", per_sender=20, per_chat=100) for i in range(5)))
+    assert time.monotonic() - started >= 0.19  # 5 messages at 20 a second
