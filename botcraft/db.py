@@ -14,6 +14,7 @@ SQLite needs two things PostgreSQL does not:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -21,7 +22,9 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.util import await_only
 
 AfterCommit = Callable[[], Awaitable[None] | None]
 
@@ -85,7 +88,34 @@ async def run_after_commit(session: AsyncSession) -> None:
             await result
 
 
+class SQLiteWriterLocked(OperationalError):
+    """No write lock within the wait: the same failure SQLite reports as 'database is locked'."""
+
+
+# As long as SQLite's own busy_timeout: past it the write fails in the same way either way.
+_WRITER_WAIT_SECONDS = 30.0
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
+    # Writers of this process queue here, in arrival order, instead of in SQLite's busy
+    # handler, which sleeps 1-100 ms between polls and hands the lock to whoever polls
+    # first: under a burst of webhooks that made the slowest acknowledgement take seconds.
+    # It is held exactly while SQLite's write lock is, from BEGIN IMMEDIATE until the
+    # connection goes back to the pool, so it adds no serialisation of its own; other
+    # processes still meet at BEGIN IMMEDIATE and the busy timeout.
+    writer = asyncio.Lock()
+
+    async def acquire_writer() -> None:
+        try:
+            await asyncio.wait_for(writer.acquire(), _WRITER_WAIT_SECONDS)
+        except TimeoutError as exc:
+            raise SQLiteWriterLocked("BEGIN IMMEDIATE", None, Exception("database is locked")) from exc
+
+    @event.listens_for(engine.sync_engine.pool, "checkin")
+    def _release_writer(_dbapi_connection: Any, record: Any) -> None:
+        if record.info.pop("holds_writer", False):
+            writer.release()
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let us emit BEGIN ourselves; pysqlite's own transaction handling is lazy and
@@ -102,6 +132,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # snapshot, and skipping BEGIN/COMMIT saves two round trips to aiosqlite's thread
         # on every read (a third of an authenticated GET).
         if connection.get_execution_options().get("sqlite_immediate", False):
+            await_only(acquire_writer())
+            connection.connection.info["holds_writer"] = True
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
