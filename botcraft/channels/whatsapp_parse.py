@@ -15,6 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from botcraft.channels.events import EventKind, InboundEvent
+from botcraft.channels.payload import as_dict as _dict
+from botcraft.channels.payload import as_list as _list
+from botcraft.channels.payload import as_str as _str
 
 logger = logging.getLogger(__name__)
 
@@ -184,22 +187,7 @@ def _error_words(error: dict[str, Any]) -> str | None:
 # ---------------------------------------------------------------------------- helpers
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _str(value: Any) -> str | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, str):
-        return value or None
-    if isinstance(value, int):
-        return str(value)
-    return None
 
 
 def _timestamp(value: Any) -> datetime | None:
