@@ -51,6 +51,7 @@ from bench.common import (
     new_database_url,
     postgres,
     run_async,
+    seed_knowledge,
     shutdown_postgres,
     stop_process,
     summary_ms,
@@ -302,43 +303,11 @@ def _wa_answers(graph: Any, chats: range) -> dict[int, list[float]]:
 
 async def _seed_knowledge(url: str, agent_id: int) -> None:
     """300 chunks of the agent's price list and catalogue, as bench/dialogue.py seeds them."""
-    from sqlalchemy import insert
-
-    from bench.corpus import chunks
     from botcraft.db import Database
-    from botcraft.knowledge.analyzer import index_text
-    from botcraft.models import Chunk, Document
 
     db = Database(url)
     try:
-        async with db.transaction() as session:
-            doc = Document(
-                agent_id=agent_id,
-                filename="прайс.xlsx",
-                file_path="x",
-                file_type="xlsx",
-                size=1,
-                sha256="0" * 64,
-                status="ready",
-                is_processed=True,
-            )
-            session.add(doc)
-            await session.flush()
-            rows = [
-                {
-                    "document_id": doc.id,
-                    "agent_id": agent_id,
-                    "ordinal": i,
-                    "text": body,
-                    "search_text": index_text(body),
-                    "page": src.get("page"),
-                    "sheet": src.get("sheet"),
-                    "row_start": src.get("row_start"),
-                    "row_end": src.get("row_end"),
-                }
-                for i, (body, src) in enumerate(chunks(300, seed=3))
-            ]
-            await session.execute(insert(Chunk), rows)
+        await seed_knowledge(db, agent_id, filename="прайс.xlsx")
     finally:
         await db.dispose()
 

@@ -298,3 +298,25 @@ def run_async(coro: Any) -> Any:
         return uvloop.run(coro)
     except ImportError:
         return asyncio.run(coro)
+
+
+async def seed_knowledge(db: Any, agent_id: int, *, filename: str = "price.xlsx", n: int = 300) -> None:
+    """`n` chunks of a generated price list and catalogue, indexed, for an agent to answer from."""
+    from sqlalchemy import insert
+
+    from bench.corpus import chunks
+    from botcraft.knowledge.analyzer import index_text
+    from botcraft.models import Chunk, Document
+
+    async with db.transaction() as session:
+        doc = Document(agent_id=agent_id, filename=filename, file_path="x", file_type="xlsx", size=1,
+                       sha256="0" * 64, status="ready", is_processed=True)
+        session.add(doc)
+        await session.flush()
+        rows = [
+            {"document_id": doc.id, "agent_id": agent_id, "ordinal": i, "text": body,
+             "search_text": index_text(body), "page": src.get("page"), "sheet": src.get("sheet"),
+             "row_start": src.get("row_start"), "row_end": src.get("row_end")}
+            for i, (body, src) in enumerate(chunks(n, seed=3))
+        ]
+        await session.execute(insert(Chunk), rows)

@@ -29,13 +29,14 @@ from bench.common import (
     make_settings,
     new_database_url,
     run_async,
+    seed_knowledge,
     seed_owner,
     stop_process,
     wait_port,
     workdir,
     write_result,
 )
-from bench.corpus import QUESTIONS, WORDS_RU, chunks
+from bench.corpus import QUESTIONS, WORDS_RU
 
 N_TURNS = 1000
 CONFIGS = [(2, 16), (2, 64)]  # (worker loops, concurrency per loop); (2, 16) = serve's default
@@ -56,42 +57,6 @@ def _fake_llm(delay: float = 0.0) -> tuple[subprocess.Popen[bytes], int]:
     )
     wait_port(port, process)
     return process, port
-
-
-async def _knowledge(db: Any, agent_id: int) -> None:
-    from sqlalchemy import insert
-
-    from botcraft.knowledge.analyzer import index_text
-    from botcraft.models import Chunk, Document
-
-    async with db.transaction() as session:
-        doc = Document(
-            agent_id=agent_id,
-            filename="price.xlsx",
-            file_path="x",
-            file_type="xlsx",
-            size=1,
-            sha256="0" * 64,
-            status="ready",
-            is_processed=True,
-        )
-        session.add(doc)
-        await session.flush()
-        rows = [
-            {
-                "document_id": doc.id,
-                "agent_id": agent_id,
-                "ordinal": i,
-                "text": body,
-                "search_text": index_text(body),
-                "page": src.get("page"),
-                "sheet": src.get("sheet"),
-                "row_start": src.get("row_start"),
-                "row_end": src.get("row_end"),
-            }
-            for i, (body, src) in enumerate(chunks(300, seed=3))
-        ]
-        await session.execute(insert(Chunk), rows)
 
 
 async def _record(db: Any, agent: Any, start: int, n: int) -> float:
@@ -174,7 +139,7 @@ async def _measure(kind: str, llm_port: int, slow_port: int) -> dict[str, Any]:
         db = Database(url)
         runtime = Runtime(settings, db)
         _, agent_id = await seed_owner(db)
-        await _knowledge(db, agent_id)
+        await seed_knowledge(db, agent_id)
         async with db.transaction(write=False) as session:
             agent = await session.get(Agent, agent_id)
 
@@ -276,7 +241,7 @@ async def _slow(kind: str, slow_port: int) -> dict[str, Any]:
     db = Database(url)
     runtime = Runtime(settings, db)
     _, agent_id = await seed_owner(db)
-    await _knowledge(db, agent_id)
+    await seed_knowledge(db, agent_id)
     async with db.transaction(write=False) as session:
         agent = await session.get(Agent, agent_id)
     record_s = await _record(db, agent, 0, SLOW_CONVERSATIONS)
