@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
 import time
 from typing import Any
 
@@ -20,15 +19,14 @@ import httpx
 
 from bench.common import (
     PYTHON,
-    ROOT,
-    free_port,
+    cpu_seconds,
     goal,
     make_settings,
     new_database_url,
     run_async,
+    start_pinned_server,
     stop_process,
     summary_ms,
-    wait_port,
     workdir,
     write_result,
 )
@@ -41,39 +39,18 @@ ROUND_S = 4
 LOGINS = 30
 
 
-def _start(kind: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    process = subprocess.Popen(
-        [PYTHON, "-m", "bench.server", kind, str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        preexec_fn=lambda: os.sched_setaffinity(0, {0}),
-    )
-    wait_port(port, process)
-    return process, port
-
-
-def _cpu_seconds(pid: int) -> float:
-    import psutil
-
-    times = psutil.Process(pid).cpu_times()
-    return times.user + times.system
-
-
 def _logins(port: int, pid: int, email: str, n: int) -> dict[str, Any]:
     walls = []
     with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
         for _ in range(3):  # warm-up
             client.post("/api/auth/email", json={"email": email, "password": PASSWORD}).raise_for_status()
-        cpu0 = _cpu_seconds(pid)
+        cpu0 = cpu_seconds(pid)
         for _ in range(n):
             t0 = time.perf_counter()
             r = client.post("/api/auth/email", json={"email": email, "password": PASSWORD})
             walls.append(time.perf_counter() - t0)
             r.raise_for_status()
-        cpu = _cpu_seconds(pid) - cpu0
+        cpu = cpu_seconds(pid) - cpu0
     return {"latency": summary_ms(walls), "server_cpu_ms_per_login": round(cpu / n * 1000, 2)}
 
 
@@ -132,7 +109,7 @@ def run() -> dict[str, Any]:
     env.pop("LOG_LEVEL", None)
     email = "owner@example.com"
 
-    app, port = _start("app", env)
+    app, port = start_pinned_server([PYTHON, "-m", "bench.server", "app"], env)
     bare = None
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
@@ -159,7 +136,7 @@ def run() -> dict[str, Any]:
             body.raise_for_status()
         body_path = work / "agents.json"
         body_path.write_text(body.text)
-        bare, bare_port = _start("bare", {**env, "BENCH_BARE_BODY": str(body_path)})
+        bare, bare_port = start_pinned_server([PYTHON, "-m", "bench.server", "bare"], {**env, "BENCH_BARE_BODY": str(body_path)})
         agents_url = f"http://127.0.0.1:{port}/api/agents"
         bare_url = f"http://127.0.0.1:{bare_port}/api/agents"
         health_url = f"http://127.0.0.1:{port}/health"

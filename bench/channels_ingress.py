@@ -35,15 +35,14 @@ from fastapi.responses import JSONResponse
 
 from bench.common import (
     PYTHON,
-    ROOT,
-    free_port,
+    cpu_seconds,
     goal,
     make_settings,
     new_database_url,
     run_async,
     shutdown_postgres,
+    start_pinned_server,
     stop_process,
-    wait_port,
     workdir,
     write_result,
 )
@@ -192,55 +191,18 @@ def _wrk_script(url: str, script: str, *, connections: int, seconds: float) -> d
 
 
 def _wrk_file(url: str, script_path: str, *, connections: int, seconds: float) -> dict[str, Any]:
-    import re
     import shutil
 
-    from bench.httpload import _ms
+    from bench.httpload import parse_wrk
 
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "10s", "-s", script_path, url]
     if shutil.which("taskset"):
         cmd = ["taskset", "-c", "1", *cmd]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    dist = {p: _ms(v) for p, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", out, re.M)}
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    socket_errors = re.search(r"Socket errors: (.*)", out)
-    return {
-        "connections": connections,
-        "seconds": seconds,
-        "requests": total,
-        "requests_per_s": round(rps, 1),
-        "p50_ms": dist.get("50"),
-        "p90_ms": dist.get("90"),
-        "p99_ms": dist.get("99"),
-        "non_2xx": int(non2xx.group(1)) if non2xx else 0,
-        "socket_errors": socket_errors.group(1) if socket_errors else None,
-    }
+    return parse_wrk(out, connections=connections, seconds=seconds)
 
 
 # ------------------------------------------------------------------ servers
-
-
-def _start(cmd: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    process = subprocess.Popen(
-        [*cmd, str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        preexec_fn=lambda: os.sched_setaffinity(0, {0}),
-    )
-    wait_port(port, process)
-    return process, port
-
-
-def _cpu_seconds(pid: int) -> float:
-    import psutil
-
-    times = psutil.Process(pid).cpu_times()
-    return times.user + times.system
 
 
 class _Counter:
@@ -258,9 +220,9 @@ class _Counter:
 def _measure(base: str, pid: int, kind: str, make_script: Any, ids: _Counter) -> dict[str, Any]:
     url = base + ("/webhook/telegram" if kind == "telegram" else "/webhook/whatsapp")
     _wrk_script(url, make_script(ids.take()), connections=CONNECTIONS, seconds=WARMUP_S)
-    cpu0 = _cpu_seconds(pid)
+    cpu0 = cpu_seconds(pid)
     loaded = _wrk_script(url, make_script(ids.take()), connections=CONNECTIONS, seconds=MEASURE_S)
-    loaded["server_cpu_ms_per_request"] = round((_cpu_seconds(pid) - cpu0) * 1000 / max(loaded["requests"], 1), 3)
+    loaded["server_cpu_ms_per_request"] = round((cpu_seconds(pid) - cpu0) * 1000 / max(loaded["requests"], 1), 3)
     low = _wrk_script(url, make_script(ids.take()), connections=LOW_CONNECTIONS, seconds=LOW_S)
     return {f"c{CONNECTIONS}": loaded, f"c{LOW_CONNECTIONS}": low}
 
@@ -357,7 +319,7 @@ def _app_run(kind: str, tg: Any, graph: Any) -> dict[str, Any]:
     work = workdir(f"channels-ingress-{kind}")
     url = run_async(new_database_url(kind, work))
     env = _app_env(work, url, tg.base_url, graph.base_url)
-    app, port = _start([PYTHON, "-m", "bench.server", "app"], env)
+    app, port = start_pinned_server([PYTHON, "-m", "bench.server", "app"], env)
     base = f"http://127.0.0.1:{port}"
     ids = _Counter()
     try:
@@ -382,7 +344,7 @@ def _app_run(kind: str, tg: Any, graph: Any) -> dict[str, Any]:
 
 
 def _bare_run() -> dict[str, Any]:
-    bare, port = _start([PYTHON, "-m", "bench.channels_ingress", "bare"], dict(os.environ))
+    bare, port = start_pinned_server([PYTHON, "-m", "bench.channels_ingress", "bare"], dict(os.environ))
     base = f"http://127.0.0.1:{port}"
     ids = _Counter()
     try:

@@ -320,3 +320,22 @@ async def seed_knowledge(db: Any, agent_id: int, *, filename: str = "price.xlsx"
             for i, (body, src) in enumerate(chunks(n, seed=3))
         ]
         await session.execute(insert(Chunk), rows)
+
+
+def start_pinned_server(cmd: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+    """Start `cmd PORT` on core 0 (the load generator gets core 1); returns it once it listens."""
+    port = free_port()
+    process = subprocess.Popen(
+        [*cmd, str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: os.sched_setaffinity(0, {0}),
+    )
+    wait_port(port, process)
+    return process, port
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far."""
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)

@@ -36,6 +36,11 @@ def wrk(
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
     finally:
         Path(script).unlink(missing_ok=True)
+    return parse_wrk(out, connections=connections, seconds=seconds)
+
+
+def parse_wrk(out: str, *, connections: int, seconds: float) -> dict[str, Any]:
+    """wrk's --latency report as requests/s, latency percentiles in ms and errors."""
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     dist = {p: _ms(v) for p, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", out, re.M)}
