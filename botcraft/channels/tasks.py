@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from botcraft.channels.events import EventKind, InboundEvent
@@ -13,7 +13,7 @@ from botcraft.channels.sender import DELIVER_MESSAGE, WINDOW_CLOSED, manager_of
 from botcraft.dialogue.engine import answer_message
 from botcraft.dialogue.service import Inbound, conversation_for, record_inbound
 from botcraft.jobs.queue import ClaimedJob, enqueue
-from botcraft.jobs.registry import handler
+from botcraft.jobs.registry import RetryLater, handler
 from botcraft.models import Agent, ChannelEvent, Conversation, Message
 from botcraft.runtime import Runtime
 
@@ -45,7 +45,7 @@ async def channel_event(runtime: Runtime, job: ClaimedJob) -> None:
         return
     event = event_from_payload(row.payload)
     if event.kind == EventKind.STATUS:
-        await _apply_status(runtime, agent, row.channel, event)
+        await _apply_status(runtime, job, agent, row.channel, event)
     elif event.kind in (EventKind.BLOCKED, EventKind.UNBLOCKED):
         async with runtime.db.transaction() as session:
             conversation = await conversation_for(
@@ -99,22 +99,35 @@ async def _polite_reply(session: AsyncSession, agent: Agent, inbound: Message) -
     enqueue(session, DELIVER_MESSAGE, {"message_id": reply.id})
 
 
-async def _apply_status(runtime: Runtime, agent: Agent, channel_name: str, event: InboundEvent) -> None:
+async def _apply_status(runtime: Runtime, job: ClaimedJob, agent: Agent, channel_name: str,
+                        event: InboundEvent) -> None:
     if not event.status_of or not event.status:
         return
+    ours = and_(Message.agent_id == agent.id, Message.channel == channel_name,
+                Message.channel_message_id == event.status_of, Message.direction == "out")
+    if event.status == "failed":
+        values = {"status": "failed", "error": event.error or "The platform reported the message as failed."}
+        condition = ours
+    else:
+        # One conditional UPDATE: status jobs run concurrently, and a read-then-write would let
+        # a late "delivered" overwrite "read". Statuses only ever move forward.
+        rank = _STATUS_RANK.get(event.status, -1)
+        earlier = [name for name, r in _STATUS_RANK.items() if r < rank]
+        values, condition = {"status": event.status}, and_(ours, Message.status.in_(earlier))
     async with runtime.db.transaction() as session:
-        message = await session.scalar(select(Message).where(
-            Message.agent_id == agent.id, Message.channel == channel_name,
-            Message.channel_message_id == event.status_of, Message.direction == "out"))
-        if message is None:
-            log.info("status_for_unknown_message", status=event.status)
+        updated = await session.execute(
+            update(Message).where(condition).values(**values).returning(Message.conversation_id)
+        )
+        conversation_id = updated.scalar()
+        if conversation_id is None:
+            known = await session.scalar(select(Message.id).where(ours))
+            if known is None:
+                # Meta can report "sent" before our sender has stored the message's id.
+                if job.attempts < 3:
+                    raise RetryLater("status for a message not stored yet", seconds=1.0)
+                log.info("status_for_unknown_message", status=event.status)
             return
-        if event.status == "failed":
-            message.status = "failed"
-            message.error = event.error or "The platform reported the message as failed."
-            if event.extra.get("error_code") == "131047":
-                conversation = await session.get(Conversation, message.conversation_id)
-                if conversation is not None:
-                    conversation.needs_attention, conversation.attention_reason = True, WINDOW_CLOSED
-        elif _STATUS_RANK.get(event.status, -1) > _STATUS_RANK.get(message.status, 99):
-            message.status = event.status
+        if event.status == "failed" and event.extra.get("error_code") == "131047":
+            conversation = await session.get(Conversation, conversation_id)
+            if conversation is not None:
+                conversation.needs_attention, conversation.attention_reason = True, WINDOW_CLOSED

@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from botcraft.models import ChannelEvent, Message, utcnow
 from tests import docgen
@@ -240,3 +240,35 @@ async def test_instagram_without_messaging_permission_is_refused_in_words(client
                                 json={"instagram": {"access_token": token, "business_account_id": account}})
     assert response.status_code == 422, response.text
     assert "permission" in response.json()["detail"].lower()
+
+
+async def test_statuses_never_move_back_and_early_ones_are_kept(client, shop, meta, whatsapp, app):
+    headers, agent_id = shop
+    from botcraft.dialogue.service import conversation_for
+
+    async with app.state.db.transaction() as session:
+        conversation = await conversation_for(session, agent_id, "whatsapp", "79990000009", "Олег")
+        message = Message(conversation_id=conversation.id, agent_id=agent_id, channel="whatsapp", direction="out",
+                          author="owner", text="Ваш заказ готов", status="queued")
+        session.add(message)
+        await session.flush()
+        message_id = message.id
+    # "read" and a late "delivered" in one payload run as concurrent jobs; and both arrive
+    # before our sender has stored the message's wamid.
+    body = json.loads(wa_status(whatsapp, "wamid.EARLY", "read", "79990000009"))
+    statuses = body["entry"][0]["changes"][0]["value"]["statuses"]
+    statuses.append({**statuses[0], "status": "delivered"})
+    raw = json.dumps(body).encode()
+    assert (await post_signed(client, "/webhook/whatsapp", raw, WA_SECRET)).status_code == 200
+    await asyncio.sleep(0.3)
+    async with app.state.db.transaction() as session:
+        await session.execute(update(Message).where(Message.id == message_id)
+                              .values(status="sent", channel_message_id="wamid.EARLY"))
+
+    async def read():
+        async with app.state.db.transaction(write=False) as session:
+            return (await session.get(Message, message_id)).status == "read"
+
+    await until(read)
+    await asyncio.sleep(1.5)  # the 'delivered' retry has run too by now
+    assert await read()
