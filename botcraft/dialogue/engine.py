@@ -21,7 +21,7 @@ from botcraft.dialogue import offline, prompting
 from botcraft.jobs.queue import ClaimedJob, enqueue
 from botcraft.knowledge.search import Hit, search
 from botcraft.llm.base import Completion, LLMError, LLMProvider, TextDelta
-from botcraft.llm.openai_compat import get_provider
+from botcraft.llm.openai_compat import OpenAICompatProvider
 from botcraft.models import Agent, Conversation, Message, utcnow
 from botcraft.runtime import Runtime
 
@@ -52,7 +52,8 @@ def provider_for(agent: Agent, settings: Settings) -> tuple[LLMProvider | None, 
     base_url = agent.llm_base_url or settings.openai_base_url
     if not api_key and not base_url:
         return None, 0.0
-    provider = get_provider(
+    # Cheap per turn: the SDK client is shared per base URL and key.
+    provider = OpenAICompatProvider(
         api_key or None, base_url or None, agent.llm_model or settings.openai_model,
         timeout_s=settings.llm_timeout_seconds,
     )

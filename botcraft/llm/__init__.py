@@ -10,7 +10,7 @@ from botcraft.llm.base import (
     TextDelta,
     collect,
 )
-from botcraft.llm.openai_compat import OpenAICompatProvider, aclose_clients, get_provider
+from botcraft.llm.openai_compat import OpenAICompatProvider, aclose_clients
 
 __all__ = [
     "ChatMessage",
@@ -23,5 +23,4 @@ __all__ = [
     "TextDelta",
     "aclose_clients",
     "collect",
-    "get_provider",
 ]

@@ -39,7 +39,7 @@ from botcraft.llm.base import (
     TextDelta,
 )
 
-__all__ = ["OpenAICompatProvider", "aclose_clients", "get_provider"]
+__all__ = ["OpenAICompatProvider", "aclose_clients"]
 
 log = logging.getLogger(__name__)
 
@@ -415,31 +415,6 @@ def _shared_client(api_key: str, base_url: str) -> AsyncOpenAI:
         # the last reference goes.
         per_loop.popitem(last=False)
     return client
-
-
-def get_provider(
-    api_key: str | None,
-    base_url: str | None,
-    model: str,
-    *,
-    timeout_s: float = 30.0,
-    max_retries: int = 3,
-    max_retry_wait_s: float = DEFAULT_MAX_RETRY_WAIT_S,
-    total_timeout_s: float | None = None,
-    stream_usage: bool = True,
-) -> OpenAICompatProvider:
-    """A provider whose SDK client is shared with every other provider for the same
-    base URL and key (per event loop). Cheap to call once per turn."""
-    return OpenAICompatProvider(
-        api_key,
-        base_url,
-        model,
-        timeout_s=timeout_s,
-        max_retries=max_retries,
-        max_retry_wait_s=max_retry_wait_s,
-        total_timeout_s=total_timeout_s,
-        stream_usage=stream_usage,
-    )
 
 
 async def aclose_clients() -> None:

@@ -13,7 +13,6 @@ from botcraft.llm import (
     LLMUnavailable,
     OpenAICompatProvider,
     TextDelta,
-    get_provider,
 )
 from tests.fakes.openai_fake import OpenAIFake
 
@@ -34,7 +33,7 @@ def ai():
 
 def provider(ai: OpenAIFake, **kwargs) -> OpenAICompatProvider:
     kwargs.setdefault("timeout_s", 5)
-    return get_provider(KEY, ai.base_url + "/v1", "gpt-4o-mini", **kwargs)
+    return OpenAICompatProvider(KEY, ai.base_url + "/v1", "gpt-4o-mini", **kwargs)
 
 
 def answer_from_passages(request: dict) -> str:
@@ -134,7 +133,7 @@ async def test_timeout_ends_in_unavailable(ai):
 
 
 async def test_bad_key_is_not_retried(ai):
-    bad = get_provider("sk-wrong-key-000000", ai.base_url + "/v1", "gpt-4o-mini")
+    bad = OpenAICompatProvider("sk-wrong-key-000000", ai.base_url + "/v1", "gpt-4o-mini")
 
     with pytest.raises(LLMError) as info:
         await bad.complete(MESSAGES)
@@ -169,9 +168,9 @@ async def test_stream_broken_after_text_is_not_restarted(ai):
 
 
 async def test_clients_are_shared_per_url_and_key(ai):
-    a = get_provider(KEY, ai.base_url + "/v1", "gpt-4o-mini")
-    b = get_provider(KEY, ai.base_url + "/v1/", "gpt-4o")
-    c = get_provider("sk-other-key-1234567", ai.base_url + "/v1", "gpt-4o-mini")
+    a = OpenAICompatProvider(KEY, ai.base_url + "/v1", "gpt-4o-mini")
+    b = OpenAICompatProvider(KEY, ai.base_url + "/v1/", "gpt-4o")
+    c = OpenAICompatProvider("sk-other-key-1234567", ai.base_url + "/v1", "gpt-4o-mini")
 
     assert a.client is b.client
     assert a.client is not c.client

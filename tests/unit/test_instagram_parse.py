@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import random
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import pytest
 
 from botcraft.channels.events import EventKind
 from botcraft.channels.instagram_parse import parse_instagram
+from tests.payload_fuzz import corrupted_copies
 
 FIXTURES = Path(
     os.environ.get("BOTCRAFT_FIXTURES", Path(__file__).resolve().parents[3] / "shared/fixtures")
@@ -251,23 +251,7 @@ WEIRD: list[Any] = [None, 0, -1, 1e300, True, "", "x", "2021-13-45", [], [1, "a"
 def test_garbage_inside_a_real_payload_never_raises(
     name: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    rng = random.Random(name)
-    original = load(name)
-    for _ in range(300):
-        payload = copy.deepcopy(original)
-        slots: list[tuple[Any, Any]] = []
-
-        def walk(node: Any) -> None:
-            items = node.items() if isinstance(node, dict) else enumerate(node)
-            for key, value in list(items):
-                if not (isinstance(node, dict) and key == "object"):
-                    slots.append((node, key))
-                if isinstance(value, dict | list):
-                    walk(value)
-
-        walk(payload)
-        container, key = rng.choice(slots)
-        container[key] = rng.choice(WEIRD)
+    for payload in corrupted_copies(load(name), WEIRD, seed=name):
         for event in parse_instagram(payload):
             assert isinstance(event.event_id, str) and event.event_id
             assert all(isinstance(v, str) for v in event.extra.values())
