@@ -144,8 +144,13 @@ def _word_terms(word: str) -> list[str]:
         if _IS_ENGLISH(word):
             return [_ENGLISH.stemWord(word)]
         return [word]  # mixed scripts (a Latin "c" in a Russian word) or another script
-    # Letters and digits together ("a4", "iphone15", "10x20"): whole, then its runs.
+    # Letters and digits together ("a4", "iphone15", "10x20"): whole, then its runs. A word
+    # that is one run is kept whole: numeric signs that are neither letters nor decimal
+    # digits ("〇", "½", "Ⅻ") are alphanumeric to Python but one run to the regex, and
+    # recursing on them would never end.
     runs = _RUNS.findall(word)
+    if len(runs) <= 1:
+        return [word]
     return _dedupe([word, *(term for run in runs for term in _word_terms(run))])
 
 
