@@ -226,7 +226,7 @@ class Message(Base):
     status: Mapped[str] = mapped_column(String(12))
     error: Mapped[str | None] = mapped_column(Text)
     sources: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
-    answered_by: Mapped[str | None] = mapped_column(String(16))  # llm | offline | greeting
+    answered_by: Mapped[str | None] = mapped_column(String(16))  # llm | offline | greeting | media | failure
     model: Mapped[str | None] = mapped_column(String(100))
     prompt_tokens: Mapped[int | None] = mapped_column(Integer)
     completion_tokens: Mapped[int | None] = mapped_column(Integer)

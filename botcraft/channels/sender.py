@@ -7,6 +7,7 @@ retries and error handling. Idempotent: only a message still `queued` is sent.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import structlog
 
@@ -26,6 +27,7 @@ WINDOW_CLOSED = (
     "channel then allows only pre-approved template messages."
 )
 BLOCKED = "Not sent: the customer has blocked the bot."
+NOT_DELIVERED = "Not sent: delivering this message failed on every attempt; please answer the customer yourself."
 
 
 def manager_of(runtime: Runtime) -> ChannelManager:
@@ -60,7 +62,17 @@ async def _finish(runtime: Runtime, message_id: int, *, status: str, error: str 
             await record_error(session, conversation.agent_id, conversation.channel, error)
 
 
-@handler(DELIVER_MESSAGE)
+async def give_up_delivery(runtime: Runtime, payload: dict[str, Any], error: str) -> None:
+    """The send's job died: the message shows as failed, and the owner is asked to step in."""
+    message_id = int(payload["message_id"])
+    async with runtime.db.transaction(write=False) as session:
+        message = await session.get(Message, message_id)
+    if message is not None and message.status == "queued":
+        log.warning("delivery_given_up", message_id=message_id, error=error[:200])
+        await _finish(runtime, message_id, status="failed", error=NOT_DELIVERED, attention=NOT_DELIVERED)
+
+
+@handler(DELIVER_MESSAGE, on_dead=give_up_delivery)
 async def deliver_message(runtime: Runtime, job: ClaimedJob) -> None:
     message_id = int(job.payload["message_id"])
     async with runtime.db.transaction(write=False) as session:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from botcraft.channels.base import BaseChannel
 from botcraft.channels.events import EventKind, InboundEvent
 from botcraft.channels.ingest import CHANNEL_EVENT, event_from_payload
 from botcraft.channels.manager import context_for
 from botcraft.channels.sender import DELIVER_MESSAGE, WINDOW_CLOSED, manager_of
 from botcraft.dialogue.engine import answer_message
+from botcraft.dialogue.failures import hand_over_failed
 from botcraft.dialogue.service import Inbound, conversation_for, record_inbound
 from botcraft.jobs.queue import ClaimedJob, enqueue
 from botcraft.jobs.registry import RetryLater, handler
@@ -36,7 +40,31 @@ def media_reply(agent: Agent) -> str:
     return "Спасибо! Пока я понимаю только текстовые сообщения — напишите, пожалуйста, ваш вопрос текстом."
 
 
-@handler(CHANNEL_EVENT)
+async def hand_over_dead_event(runtime: Runtime, payload: dict[str, Any], error: str) -> None:
+    """The event's job died: the customer gets the polite hand-over and the owner a flag."""
+    async with runtime.db.transaction() as session:
+        row = await session.get(ChannelEvent, int(payload["event_row"]))
+        agent = await session.get(Agent, row.agent_id) if row else None
+        if row is None or agent is None:
+            return
+        event = event_from_payload(row.payload)
+        if event.kind not in (EventKind.MESSAGE, EventKind.CALLBACK, EventKind.MEDIA) or not event.chat_id:
+            return  # a status or a block: nobody waits for an answer
+        channel = manager_of(runtime).get(row.channel)
+        text = event.text or f"[{_MEDIA_LABELS.get(event.media_kind or '', 'вложение')}]"
+        inbound = Inbound(row.channel, event.chat_id, text, event.customer_name, _message_key(channel, event))
+        reply = await hand_over_failed(session, agent, inbound)
+        if reply is not None:
+            enqueue(session, DELIVER_MESSAGE, {"message_id": reply.id})
+    log.warning("message_handed_over_after_failure", agent_id=agent.id, channel=row.channel, error=error[:200])
+
+
+def _message_key(channel: BaseChannel, event: InboundEvent) -> str:
+    """The customer message's id for deduplication (a callback has none of its own)."""
+    return (channel.channel_message_id(event) if event.kind != EventKind.CALLBACK else None) or event.event_id
+
+
+@handler(CHANNEL_EVENT, on_dead=hand_over_dead_event)
 async def channel_event(runtime: Runtime, job: ClaimedJob) -> None:
     async with runtime.db.transaction(write=False) as session:
         row = await session.get(ChannelEvent, int(job.payload["event_row"]))
@@ -63,7 +91,7 @@ async def _converse(runtime: Runtime, job: ClaimedJob, agent: Agent, channel_nam
         await channel.on_inbound(ctx, event)  # answer the callback, mark read
     media_only = event.kind == EventKind.MEDIA and not event.text
     text = event.text or f"[{_MEDIA_LABELS.get(event.media_kind or '', 'вложение')}]"
-    key = (channel.channel_message_id(event) if event.kind != EventKind.CALLBACK else None) or event.event_id
+    key = _message_key(channel, event)
     assert event.chat_id is not None
     async with runtime.db.transaction() as session:
         message = await record_inbound(

@@ -126,21 +126,23 @@ async def claim(db: Database, worker_id: str, *, limit: int, lease_seconds: floa
     ]
 
 
-async def bury_exhausted(db: Database) -> int:
-    """Jobs whose workers died on every attempt end dead instead of being retried forever."""
+BURIED_ERROR = "The worker stopped in the middle of this job on every attempt."
+
+
+async def bury_exhausted(db: Database) -> list[tuple[str, dict[str, Any]]]:
+    """Jobs whose workers died on every attempt end dead instead of being retried forever.
+
+    Returns the buried jobs' (kind, payload), for their on-dead handlers.
+    """
     async with db.transaction() as session:
         result = await session.execute(
             update(Job)
             .where(Job.status == RUNNING, Job.lease_expires_at < utcnow(), Job.attempts >= Job.max_attempts)
-            .values(
-                status=DEAD,
-                locked_by=None,
-                finished_at=utcnow(),
-                last_error="The worker stopped in the middle of this job on every attempt.",
-            )
+            .values(status=DEAD, locked_by=None, finished_at=utcnow(), last_error=BURIED_ERROR)
+            .returning(Job.kind, Job.payload)
             .execution_options(synchronize_session=False)
         )
-    return int(getattr(result, "rowcount", 0) or 0)
+        return [(kind, payload) for kind, payload in result.all()]
 
 
 def _owned(job_id: int, worker_id: str) -> Any:

@@ -3,6 +3,10 @@
 A handler receives the process's Runtime and the claimed job. It is run at least once and
 possibly more (a worker can die after the work but before marking it done), so every
 handler is idempotent: it checks in the database whether its effect already happened.
+
+A kind may also name an `on_dead` handler, run once its job has failed for the last time
+(or its workers died on every attempt): the place to leave a trace a person sees, such as
+flagging a customer's conversation, so that nothing ends in a dead job nobody looks at.
 """
 
 from __future__ import annotations
@@ -15,19 +19,24 @@ if TYPE_CHECKING:
     from botcraft.runtime import Runtime
 
 Handler = Callable[["Runtime", "ClaimedJob"], Awaitable[Any]]
+# Called with the kind's payload and the last error, after the job is marked dead.
+DeadHandler = Callable[["Runtime", dict[str, Any], str], Awaitable[None]]
 
 HANDLERS: dict[str, Handler] = {}
+DEAD_HANDLERS: dict[str, DeadHandler] = {}
 
 
 class PermanentJobError(Exception):
     """Retrying cannot help (bad input): the job goes straight to dead with this message."""
 
 
-def handler(kind: str) -> Callable[[Handler], Handler]:
+def handler(kind: str, *, on_dead: DeadHandler | None = None) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
         if kind in HANDLERS and HANDLERS[kind] is not fn:
             raise RuntimeError(f"two handlers for job kind {kind!r}")
         HANDLERS[kind] = fn
+        if on_dead is not None:
+            DEAD_HANDLERS[kind] = on_dead
         return fn
 
     return register

@@ -14,11 +14,12 @@ import os
 import secrets
 import socket
 import traceback
+from typing import Any
 
 import structlog
 
 from botcraft.jobs import queue
-from botcraft.jobs.registry import HANDLERS, PermanentJobError, RetryLater
+from botcraft.jobs.registry import DEAD_HANDLERS, HANDLERS, PermanentJobError, RetryLater
 from botcraft.runtime import Runtime
 
 log = structlog.get_logger("botcraft.jobs")
@@ -109,6 +110,16 @@ class Worker:
         outcome = await queue.fail(self.runtime.db, job, self.id, error, retry=retry)
         if outcome == queue.DEAD:
             log.error("job_dead", attempts=job.attempts, error=error)
+            await self._after_death(job.kind, job.payload, error)
+
+    async def _after_death(self, kind: str, payload: dict[str, Any], error: str) -> None:
+        on_dead = DEAD_HANDLERS.get(kind)
+        if on_dead is None:
+            return
+        try:
+            await on_dead(self.runtime, payload, error)
+        except Exception:  # noqa: BLE001 - the job is dead already; the trace is the log
+            log.exception("on_dead_failed", job_kind=kind)
 
     async def _heartbeat(self) -> None:
         beats = 0
@@ -118,7 +129,9 @@ class Worker:
             try:
                 await queue.renew(self.runtime.db, list(self._inflight), self.id, self.lease_seconds)
                 if beats % 10 == 0:
-                    await queue.bury_exhausted(self.runtime.db)
+                    for kind, payload in await queue.bury_exhausted(self.runtime.db):
+                        log.error("job_dead", job_kind=kind, error=queue.BURIED_ERROR)
+                        await self._after_death(kind, payload, queue.BURIED_ERROR)
             except Exception:  # noqa: BLE001 - retried on the next beat
                 log.exception("lease_renewal_failed", worker=self.id)
 

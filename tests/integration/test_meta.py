@@ -272,3 +272,54 @@ async def test_statuses_never_move_back_and_early_ones_are_kept(client, shop, me
     await until(read)
     await asyncio.sleep(1.5)  # the 'delivered' retry has run too by now
     assert await read()
+
+
+async def test_a_message_that_cannot_be_processed_is_handed_over_not_lost(client, shop, meta, whatsapp, app,
+                                                                          monkeypatch):
+    """A bug on a customer's message ends in a polite hand-over and a flag, never a silent dead job."""
+    headers, agent_id = shop
+    import botcraft.dialogue.engine as engine
+    import botcraft.jobs.queue as queue
+
+    async def broken_compose(*args, **kwargs):
+        raise RuntimeError("a bug in composing the answer")
+
+    monkeypatch.setattr(engine, "compose", broken_compose)
+    monkeypatch.setattr(queue, "backoff_seconds", lambda attempt, **_: 0.05)  # five attempts, quickly
+    body = wa_text(whatsapp, "79165550000", "Записан ли я на 二〇二四 год?", "wamid.BROKEN")
+    assert (await post_signed(client, "/webhook/whatsapp", body, WA_SECRET)).status_code == 200
+
+    sent = await until(lambda: _sends(meta, whatsapp), timeout=30)
+    assert sent[0]["to"] == "79165550000"
+    assert "передал" in sent[0]["text"] and "сотрудник" in sent[0]["text"]
+    conversations = (await client.get(f"/api/agents/{agent_id}/conversations", headers=headers)).json()
+    [conversation] = [c for c in conversations["items"] if c["external_chat_id"] == "79165550000"]
+    assert conversation["needs_attention"] and "answer the customer yourself" in conversation["attention_reason"]
+    messages = (await client.get(f"/api/conversations/{conversation['id']}/messages", headers=headers)).json()
+    assert [m["text"] for m in messages if m["direction"] == "in"] == ["Записан ли я на 二〇二四 год?"]
+    await asyncio.sleep(0.5)
+    assert len(meta.sent_messages(whatsapp)) == 1  # one hand-over, however often the job was tried
+
+
+async def test_an_answer_that_cannot_be_sent_shows_as_failed_and_flags_the_conversation(
+        client, shop, meta, whatsapp, app, monkeypatch):
+    headers, agent_id = shop
+    import botcraft.jobs.queue as queue
+    from botcraft.channels.whatsapp import WhatsAppChannel
+
+    async def broken_send(self, ctx, chat_id, text):
+        raise RuntimeError("a bug in sending")
+
+    monkeypatch.setattr(WhatsAppChannel, "send_text", broken_send)
+    monkeypatch.setattr(queue, "backoff_seconds", lambda attempt, **_: 0.05)
+    body = wa_text(whatsapp, "79165550001", "Сколько стоит маникюр?", "wamid.UNSENT")
+    assert (await post_signed(client, "/webhook/whatsapp", body, WA_SECRET)).status_code == 200
+
+    async def flagged():
+        conversations = (await client.get(f"/api/agents/{agent_id}/conversations", headers=headers)).json()
+        return [c for c in conversations["items"] if c["external_chat_id"] == "79165550001" and c["needs_attention"]]
+
+    [conversation] = await until(flagged, timeout=30)
+    assert "answer the customer yourself" in conversation["attention_reason"]
+    messages = (await client.get(f"/api/conversations/{conversation['id']}/messages", headers=headers)).json()
+    assert messages[-1]["direction"] == "out" and messages[-1]["status"] == "failed"
