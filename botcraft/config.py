@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     openai_base_url: str = Field("", alias="OPENAI_BASE_URL")
     openai_model: str = Field("gpt-4o-mini", alias="OPENAI_MODEL")
     llm_timeout_seconds: float = Field(30.0, alias="LLM_TIMEOUT_SECONDS")
+    # Owner-chosen URLs (an agent's own LLM server) may reach private and local addresses:
+    # only for an install whose owner is its operator (Ollama on localhost, say).
+    allow_private_urls: bool = Field(False, alias="ALLOW_PRIVATE_URLS")
 
     # Meta: WhatsApp and Instagram
     graph_api_base: str = Field("https://graph.facebook.com", alias="GRAPH_API_BASE")

@@ -23,7 +23,8 @@ async def list_agents(user: CurrentUser, db: SessionDep, settings: SettingsDep) 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=AgentOut)
 async def create_agent(body: AgentCreate, user: CurrentUser, db: SessionDep, settings: SettingsDep) -> AgentOut:
-    agent = await service.create(db, user, body, limit=settings.max_agents_per_user, key=settings.encryption_key)
+    agent = await service.create(db, user, body, limit=settings.max_agents_per_user, key=settings.encryption_key,
+                                 allow_private_urls=settings.allow_private_urls)
     return service.to_out(agent, settings.encryption_key)
 
 
@@ -37,7 +38,7 @@ async def update_agent(
     agent_id: int, body: AgentUpdate, user: CurrentUser, db: SessionDep, settings: SettingsDep
 ) -> AgentOut:
     agent = await service.get_owned(db, user, agent_id, for_update=True)
-    await service.update(db, agent, body, key=settings.encryption_key)
+    await service.update(db, agent, body, key=settings.encryption_key, allow_private_urls=settings.allow_private_urls)
     return service.to_out(agent, settings.encryption_key)
 
 

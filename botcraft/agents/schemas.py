@@ -5,6 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from botcraft.netguard import url_problem
+
 
 class _AgentFields(BaseModel):
     business_description: str = Field(default="", max_length=4000)
@@ -14,10 +16,28 @@ class _AgentFields(BaseModel):
     language: Literal["ru", "en"] | None = None
     llm_model: str | None = Field(default=None, max_length=100)
     llm_temperature: float | None = Field(default=None, ge=0, le=2)
-    llm_base_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://")
+    llm_base_url: str | None = Field(default=None, max_length=500)
     llm_api_key: str | None = Field(default=None, max_length=500)
     media_reply: str | None = Field(default=None, max_length=1000)
     is_active: bool | None = None
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _llm_base_url(cls, value: str | None) -> str | None:
+        value = value.strip() if value else None
+        problem = url_problem(value) if value else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("llm_api_key")
+    @classmethod
+    def _llm_api_key(cls, value: str | None) -> str | None:
+        # Sent in an HTTP header: anything but visible ASCII would break every chat.
+        value = value.strip() if value else None
+        if value and not (value.isascii() and value.isprintable() and " " not in value):
+            raise ValueError("must contain only Latin letters, digits and punctuation, without spaces")
+        return value
 
 
 class AgentCreate(_AgentFields):

@@ -13,6 +13,7 @@ from botcraft.agents.schemas import AgentCreate, AgentOut, AgentUpdate, LLMSetti
 from botcraft.crypto import decrypt, encrypt, mask
 from botcraft.errors import Conflict, NotFound, Unprocessable
 from botcraft.models import Agent, User
+from botcraft.netguard import check_public_url
 
 
 async def get_owned(db: AsyncSession, user: User, agent_id: int, *, for_update: bool = False) -> Agent:
@@ -30,7 +31,20 @@ async def list_for(db: AsyncSession, user: User) -> list[Agent]:
     return list(await db.scalars(select(Agent).where(Agent.user_id == user.id).order_by(Agent.id)))
 
 
-async def create(db: AsyncSession, user: User, data: AgentCreate, *, limit: int, key: str) -> Agent:
+async def _refuse_private_llm_url(url: str | None, *, allow_private_urls: bool) -> None:
+    """An owner's own LLM server must be on the public internet (see botcraft.netguard)."""
+    if not url or allow_private_urls:
+        return
+    problem = await check_public_url(url)
+    if problem:
+        raise Unprocessable(f"«llm_base_url»: {problem}.",
+                            extra={"errors": [{"field": "llm_base_url", "message": problem}]})
+
+
+async def create(
+    db: AsyncSession, user: User, data: AgentCreate, *, limit: int, key: str, allow_private_urls: bool = False
+) -> Agent:
+    await _refuse_private_llm_url(data.llm_base_url, allow_private_urls=allow_private_urls)
     # Serialise creates per user: PostgreSQL locks the user row; SQLite write transactions
     # already hold the database's write lock (BEGIN IMMEDIATE), so count-then-insert is safe.
     await db.execute(select(User.id).where(User.id == user.id).with_for_update())
@@ -65,8 +79,12 @@ async def create(db: AsyncSession, user: User, data: AgentCreate, *, limit: int,
     return agent
 
 
-async def update(db: AsyncSession, agent: Agent, data: AgentUpdate, *, key: str) -> Agent:
+async def update(
+    db: AsyncSession, agent: Agent, data: AgentUpdate, *, key: str, allow_private_urls: bool = False
+) -> Agent:
     fields = data.model_dump(exclude_unset=True)
+    if fields.get("llm_base_url") and fields["llm_base_url"] != agent.llm_base_url:
+        await _refuse_private_llm_url(fields["llm_base_url"], allow_private_urls=allow_private_urls)
     if "llm_api_key" in fields:
         secret = fields.pop("llm_api_key")
         agent.llm_api_key = encrypt(secret, key) if secret else None

@@ -47,18 +47,32 @@ class Answer:
 
 
 def provider_for(agent: Agent, settings: Settings) -> tuple[LLMProvider | None, float]:
-    """The agent's model (its own key and base URL override the server's), or None: offline."""
-    api_key = llm_api_key(agent, settings.encryption_key) or settings.openai_api_key
-    base_url = agent.llm_base_url or settings.openai_base_url
+    """The agent's model, or None: offline.
+
+    The platform's key goes only to the platform's own server (OPENAI_BASE_URL): an agent
+    with a server of its own uses its own key there, or none (Ollama needs none), and that
+    server is reached on public addresses only unless the operator allows private ones.
+    """
+    own_key = llm_api_key(agent, settings.encryption_key)
+    own_server = bool(agent.llm_base_url) and not _same_server(agent.llm_base_url, settings.openai_base_url)
+    if own_server:
+        api_key, base_url = own_key, agent.llm_base_url
+    else:
+        api_key, base_url = own_key or settings.openai_api_key, settings.openai_base_url
     if not api_key and not base_url:
         return None, 0.0
     # Cheap per turn: the SDK client is shared per base URL and key.
     provider = OpenAICompatProvider(
         api_key or None, base_url or None, agent.llm_model or settings.openai_model,
-        timeout_s=settings.llm_timeout_seconds,
+        timeout_s=settings.llm_timeout_seconds, public_only=own_server and not settings.allow_private_urls,
     )
     temperature = agent.llm_temperature if agent.llm_temperature is not None else 0.3
     return provider, temperature
+
+
+def _same_server(url: str | None, platform_url: str) -> bool:
+    """Whether an agent's base URL is just the platform's own (saved from the settings, say)."""
+    return (url or "").strip().rstrip("/") == platform_url.strip().rstrip("/")
 
 
 def _offline(question: str, hits: list[Hit], language: str, reason: str | None = None) -> Answer:

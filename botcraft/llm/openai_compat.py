@@ -38,6 +38,7 @@ from botcraft.llm.base import (
     StreamEvent,
     TextDelta,
 )
+from botcraft.netguard import BlockedAddress, public_only_client
 
 __all__ = ["OpenAICompatProvider", "aclose_clients"]
 
@@ -76,6 +77,7 @@ class OpenAICompatProvider(LLMProvider):
         total_timeout_s: float | None = None,
         stream_usage: bool = True,
         client: AsyncOpenAI | None = None,
+        public_only: bool = False,
     ) -> None:
         if not model:
             raise ValueError("model is required")
@@ -92,6 +94,8 @@ class OpenAICompatProvider(LLMProvider):
         self.stream_usage = stream_usage
         self._api_key = api_key or NO_KEY_PLACEHOLDER
         self._client = client
+        # An owner's own server: connections go to public addresses only (botcraft.netguard).
+        self.public_only = public_only
 
     def __repr__(self) -> str:
         return f"OpenAICompatProvider(base_url={self.base_url!r}, model={self.model!r})"
@@ -101,7 +105,7 @@ class OpenAICompatProvider(LLMProvider):
         """The SDK client: the injected one, or the shared one for this loop, URL and key."""
         if self._client is not None:
             return self._client
-        return _shared_client(self._api_key, self.base_url)
+        return _shared_client(self._api_key, self.base_url, self.public_only)
 
     # --- LLMProvider -----------------------------------------------------------------------
 
@@ -289,9 +293,21 @@ class OpenAICompatProvider(LLMProvider):
 # --- error mapping -------------------------------------------------------------------------
 
 
+def _blocked(exc: BaseException) -> BlockedAddress | None:
+    """The netguard refusal somewhere in the exception's chain, if that is what failed."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, BlockedAddress):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def _map_error(exc: openai.OpenAIError) -> LLMError:
     if isinstance(exc, openai.APITimeoutError):
         return LLMError("the model did not answer in time", retryable=True, code="timeout")
+    if isinstance(exc, openai.APIConnectionError) and _blocked(exc):
+        return LLMError(f"the model server is not allowed: {_blocked(exc)}", retryable=False, code="blocked_address")
     if isinstance(exc, openai.APIConnectionError):
         return LLMError(
             f"cannot reach the model server: {exc.__cause__ or exc}",
@@ -383,7 +399,7 @@ def _retry_after(headers: Any) -> float | None:
 
 # httpx connection pools belong to the loop that opened them, so clients are kept per loop
 # and vanish with it (tests run a loop per test; servers run one).
-_ClientCache = OrderedDict[tuple[str, str], AsyncOpenAI]
+_ClientCache = OrderedDict[tuple[str, str, bool], AsyncOpenAI]
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _ClientCache] = (
     weakref.WeakKeyDictionary()
 )
@@ -393,12 +409,12 @@ def _normalize_base_url(base_url: str | None) -> str:
     return (base_url or DEFAULT_BASE_URL).strip().rstrip("/")
 
 
-def _shared_client(api_key: str, base_url: str) -> AsyncOpenAI:
+def _shared_client(api_key: str, base_url: str, public_only: bool) -> AsyncOpenAI:
     loop = asyncio.get_running_loop()
     per_loop = _clients.get(loop)
     if per_loop is None:
         per_loop = _clients[loop] = OrderedDict()
-    key = (base_url, hashlib.sha256(api_key.encode()).hexdigest())
+    key = (base_url, hashlib.sha256(api_key.encode()).hexdigest(), public_only)
     client = per_loop.get(key)
     if client is not None:
         per_loop.move_to_end(key)
@@ -408,6 +424,7 @@ def _shared_client(api_key: str, base_url: str) -> AsyncOpenAI:
         base_url=base_url,
         max_retries=0,  # see the module docstring
         timeout=openai.Timeout(60.0, connect=5.0),  # every call passes its own
+        http_client=public_only_client() if public_only else None,
     )
     per_loop[key] = client
     if len(per_loop) > MAX_CLIENTS_PER_LOOP:

@@ -1,0 +1,132 @@
+"""Owner-chosen URLs reach only the public internet: checked when saved and again when connected.
+
+An owner can point an agent at a server of their own (an OpenAI-compatible LLM). Such a URL
+must not reach the operator's own network (loopback, private ranges, link-local, cloud
+metadata at 169.254.169.254), or an owner could make the server call internal services for
+them. The check at save time gives the owner a clear message; the check at connect time
+pins each connection to an address that was checked, so a DNS answer that changes in
+between (rebinding) cannot pass. ALLOW_PRIVATE_URLS=true lifts both for an install whose
+owner is its operator (Ollama on localhost, say).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpcore2
+import httpx2
+from httpcore2._backends.auto import AutoBackend
+
+_IP = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class BlockedAddress(httpcore2.ConnectError):
+    """The URL's host is, or resolves to, an address owners may not reach."""
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be an owner's server URL, in words; None when it can."""
+    if not url.isascii() and not _idna_ok(url):
+        return "must contain only Latin letters, digits and URL punctuation"
+    if not url.isprintable() or any(ch.isspace() for ch in url):
+        return "must not contain spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        return "is not a valid URL"
+    if parts.scheme not in ("http", "https"):
+        return "must start with http:// or https://"
+    if not parts.hostname:
+        return "must name a host, such as https://api.example.com/v1"
+    return None
+
+
+def _idna_ok(url: str) -> bool:
+    """A URL whose only non-ASCII part is an internationalised host name (пример.рф)."""
+    try:
+        host = urlsplit(url).hostname or ""
+        host.encode("idna")
+    except (ValueError, UnicodeError):
+        return False
+    return url.replace(host, "", 1).isascii() if host else False
+
+
+def is_public(address: _IP) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast
+
+
+async def public_addresses(host: str, port: int) -> list[str]:
+    """The host's addresses, all of them public; BlockedAddress when any is not.
+
+    Refusing a host with even one private address is deliberate: a client may connect to
+    any of them, and an attacker's DNS would simply list a private one beside a public one.
+    """
+    try:
+        literal: _IP | None = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        literal = None
+    if literal is not None:
+        found = [str(literal)]
+    else:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            raise httpcore2.ConnectError(f"the host {host} could not be resolved") from exc
+        found = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    blocked = [a for a in found if not is_public(ipaddress.ip_address(a.split("%", 1)[0]))]
+    if blocked or not found:
+        raise BlockedAddress(f"{host} is a private or local address, which agents may not reach")
+    return found
+
+
+async def check_public_url(url: str) -> str | None:
+    """Why `url` may not be reached for an owner, in words; None when it may (at save time)."""
+    parts = urlsplit(url)
+    try:
+        await public_addresses(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+    except httpcore2.ConnectError as exc:
+        return str(exc)
+    return None
+
+
+class PublicOnlyBackend(httpcore2.AsyncNetworkBackend):
+    """Connects only to public addresses, resolved and checked here, at connect time."""
+
+    def __init__(self) -> None:
+        self._inner = AutoBackend()
+
+    async def connect_tcp(
+        self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,  # noqa: ASYNC109 - the backend interface
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore2.AsyncNetworkStream:
+        addresses = await public_addresses(host, port)
+        # TLS still verifies the certificate against `host`: httpcore passes the request's
+        # host name to start_tls, not the address connected to.
+        return await self._inner.connect_tcp(addresses[0], port, timeout=timeout, local_address=local_address,
+                                             socket_options=socket_options)
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,  # noqa: ASYNC109
+                                  socket_options: Iterable[Any] | None = None) -> httpcore2.AsyncNetworkStream:
+        raise BlockedAddress("unix sockets are not reachable for agents")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def public_only_client(**options: Any) -> httpx2.AsyncClient:
+    """An HTTP client (the openai SDK's httpx2) that reaches public addresses only.
+
+    Proxies from the environment are ignored: through a proxy, the check would see the
+    proxy's address instead of the owner's server.
+    """
+    transport = httpx2.AsyncHTTPTransport(trust_env=False)
+    transport._pool._network_backend = PublicOnlyBackend()  # no public hook for the backend
+    return httpx2.AsyncClient(transport=transport, trust_env=False, **options)
