@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SCREENSHOTS := test-artifacts/screenshots
 
-.PHONY: lock run test test-sqlite test-postgres bench lint migrate worker clean
+.PHONY: lock run test test-sqlite test-postgres bench lint migrate worker messages clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check botcraft tests bench
 	$(BIN)/mypy botcraft
+
+# Bring the message catalogue in step with the code; then translate the new entries in
+# botcraft/i18n/locales/ru/LC_MESSAGES/messages.po (a test fails while any is untranslated).
+messages: $(STAMP)
+	$(BIN)/python -m botcraft.i18n.extract
 
 clean:
 	rm -rf $(VENV) test-artifacts

@@ -1,4 +1,8 @@
-"""Every error leaves the API as {"detail": <words>, "code": <stable code>} with its status."""
+"""Every error leaves the API as {"detail": <words>, "code": <stable code>} with its status.
+
+The words are in the request's language (botcraft.i18n): details are written in English
+and translated here, on the way out, validation messages included.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from botcraft.i18n import N_, translate
 
 log = structlog.get_logger("botcraft.errors")
 
@@ -83,25 +89,72 @@ _STATUS_CODES = {
 }
 
 
+# What a person reads for each kind of invalid value, by pydantic's error type; {names}
+# come from the error's context.
+_VALIDATION_MESSAGES = {
+    "missing": N_("is required"),
+    "string_too_short": N_("must be at least {min_length} characters long"),
+    "string_too_long": N_("must be at most {max_length} characters long"),
+    "too_short": N_("must have at least {min_length} items"),
+    "too_long": N_("must have at most {max_length} items"),
+    "string_type": N_("must be text"),
+    "string_pattern_mismatch": N_("has an invalid format"),
+    "int_type": N_("must be a whole number"),
+    "int_parsing": N_("must be a whole number"),
+    "int_from_float": N_("must be a whole number"),
+    "float_type": N_("must be a number"),
+    "float_parsing": N_("must be a number"),
+    "bool_type": N_("must be true or false"),
+    "bool_parsing": N_("must be true or false"),
+    "greater_than": N_("must be greater than {gt}"),
+    "greater_than_equal": N_("must be at least {ge}"),
+    "less_than": N_("must be less than {lt}"),
+    "less_than_equal": N_("must be at most {le}"),
+    "literal_error": N_("must be one of: {expected}"),
+    "enum": N_("must be one of: {expected}"),
+    "dict_type": N_("must be an object"),
+    "model_type": N_("must be an object"),
+    "model_attributes_type": N_("must be an object"),
+    "list_type": N_("must be a list"),
+    "extra_forbidden": N_("is not an allowed field"),
+    "json_invalid": N_("the request body is not valid JSON"),
+}
+
+
+def _validation_message(err: dict[str, Any]) -> str:
+    kind, context = err.get("type", ""), err.get("ctx") or {}
+    if kind == "value_error" and "error" in context:  # our own validators' words
+        return translate(str(context["error"]))
+    template = _VALIDATION_MESSAGES.get(kind)
+    if template is None:
+        return translate(str(err.get("msg", "invalid value")))
+    if kind == "string_too_short" and context.get("min_length") == 1:
+        return translate(N_("must not be empty"))
+    try:
+        return translate(template).format(**{k: str(v) for k, v in context.items()})
+    except (KeyError, IndexError):
+        return translate(template)
+
+
 def _describe_validation(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
     errors = []
     parts = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
         field = ".".join(loc) or "body"
-        message = err.get("msg", "invalid value")
         if err.get("type") == "json_invalid":
-            field, message = "body", "the request body is not valid JSON"
+            field = "body"
+        message = _validation_message(err)
         errors.append({"field": field, "message": message})
         parts.append(f"{field}: {message}")
-    return "; ".join(parts) or "invalid request", errors
+    return "; ".join(parts) or translate(N_("invalid request")), errors
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
         return JSONResponse(
-            error_body(exc.detail, exc.code, **exc.extra),
+            error_body(translate(exc.detail), exc.code, **exc.extra),
             status_code=exc.status_code,
             headers=exc.headers,
         )
@@ -116,15 +169,15 @@ def install_error_handlers(app: FastAPI) -> None:
         code = _STATUS_CODES.get(exc.status_code, "error")
         detail = exc.detail if isinstance(exc.detail, str) else code
         if exc.status_code == 404 and detail == "Not Found":
-            detail = "Nothing here: check the address."
+            detail = N_("Nothing here: check the address.")
         return JSONResponse(
-            error_body(detail, code), status_code=exc.status_code, headers=exc.headers
+            error_body(translate(detail), code), status_code=exc.status_code, headers=exc.headers
         )
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled_error", error_type=type(exc).__name__)
         return JSONResponse(
-            error_body("Something went wrong on our side; please try again.", "internal_error"),
+            error_body(translate(N_("Something went wrong on our side; please try again.")), "internal_error"),
             status_code=500,
         )

@@ -17,6 +17,9 @@ import structlog
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from botcraft import i18n
+from botcraft.i18n import N_, translate
+
 access_log = structlog.get_logger("botcraft.access")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -33,6 +36,7 @@ class RequestContextMiddleware:
         incoming = _header(scope, b"x-request-id")
         request_id = incoming if incoming and _REQUEST_ID.match(incoming) else secrets.token_hex(8)
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        language = i18n.current.set(i18n.choose(_header(scope, b"accept-language")))
         started = time.perf_counter()
         status = 500
 
@@ -55,13 +59,14 @@ class RequestContextMiddleware:
                 ms=round((time.perf_counter() - started) * 1000, 1),
             )
             structlog.contextvars.unbind_contextvars("request_id")
+            i18n.current.reset(language)
 
 
 class BodyTooLarge(HTTPException):
     """An HTTPException so that FastAPI's body parsing re-raises it as a 413 unchanged."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"The request is too large: the limit is {_human_size(limit)}.")
+        super().__init__(413, N_("The request is too large: the limit is {size}.").format(size=_human_size(limit)))
 
 
 class BodySizeLimitMiddleware:
@@ -112,7 +117,7 @@ class BodySizeLimitMiddleware:
 async def _send_413(send: Send, limit: int) -> None:
     body = json.dumps(
         {
-            "detail": f"The request is too large: the limit is {_human_size(limit)}.",
+            "detail": translate(N_("The request is too large: the limit is {size}.").format(size=_human_size(limit))),
             "code": "payload_too_large",
         }
     ).encode()

@@ -22,6 +22,8 @@ import httpcore2
 import httpx2
 from httpcore2._backends.auto import AutoBackend
 
+from botcraft.i18n import N_
+
 _IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -32,18 +34,18 @@ class BlockedAddress(httpcore2.ConnectError):
 def url_problem(url: str) -> str | None:
     """Why `url` cannot be an owner's server URL, in words; None when it can."""
     if not url.isascii() and not _idna_ok(url):
-        return "must contain only Latin letters, digits and URL punctuation"
+        return N_("must contain only Latin letters, digits and URL punctuation")
     if not url.isprintable() or any(ch.isspace() for ch in url):
-        return "must not contain spaces or control characters"
+        return N_("must not contain spaces or control characters")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
     except ValueError:
-        return "is not a valid URL"
+        return N_("is not a valid URL")
     if parts.scheme not in ("http", "https"):
-        return "must start with http:// or https://"
+        return N_("must start with http:// or https://")
     if not parts.hostname:
-        return "must name a host, such as https://api.example.com/v1"
+        return N_("must name a host, such as https://api.example.com/v1")
     return None
 
 
@@ -79,11 +81,11 @@ async def public_addresses(host: str, port: int) -> list[str]:
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as exc:
-            raise httpcore2.ConnectError(f"the host {host} could not be resolved") from exc
+            raise httpcore2.ConnectError(N_("the host {host} could not be resolved").format(host=host)) from exc
         found = list(dict.fromkeys(str(info[4][0]) for info in infos))
     blocked = [a for a in found if not is_public(ipaddress.ip_address(a.split("%", 1)[0]))]
     if blocked or not found:
-        raise BlockedAddress(f"{host} is a private or local address, which agents may not reach")
+        raise BlockedAddress(N_("{host} is a private or local address, which agents may not reach").format(host=host))
     return found
 
 
@@ -115,7 +117,7 @@ class PublicOnlyBackend(httpcore2.AsyncNetworkBackend):
 
     async def connect_unix_socket(self, path: str, timeout: float | None = None,  # noqa: ASYNC109
                                   socket_options: Iterable[Any] | None = None) -> httpcore2.AsyncNetworkStream:
-        raise BlockedAddress("unix sockets are not reachable for agents")
+        raise BlockedAddress(N_("unix sockets are not reachable for agents"))
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from botcraft.crypto import decrypt, encrypt, mask
+from botcraft.i18n import N_
 
 TELEGRAM_TOKEN_RE = re.compile(r"^\d{5,12}:[A-Za-z0-9_-]{30,64}$")
 _DIGITS_RE = re.compile(r"^\d{5,32}$")
@@ -34,7 +35,7 @@ def _meta_token(value: str | None) -> str | None:
         return None
     value = value.strip()
     if not re.fullmatch(r"[A-Za-z0-9_.|-]{20,1024}", value):
-        raise ValueError("does not look like a Meta access token")
+        raise ValueError(N_("does not look like a Meta access token"))
     return value
 
 
@@ -43,7 +44,7 @@ def _digits(value: str | None) -> str | None:
         return None
     value = str(value).strip()
     if not _DIGITS_RE.match(value):
-        raise ValueError("must be the numeric id shown in Meta's dashboard")
+        raise ValueError(N_("must be the numeric id shown in Meta's dashboard"))
     return value
 
 
@@ -55,7 +56,7 @@ class TelegramSettings(_Strict):
     @classmethod
     def _token(cls, value: str | None) -> str | None:
         if value is not None and not TELEGRAM_TOKEN_RE.match(value.strip()):
-            raise ValueError("is not a bot token from @BotFather (like 123456789:AA...)")
+            raise ValueError(N_("is not a bot token from @BotFather (like 123456789:AA...)"))
         return value.strip() if value else value
 
 

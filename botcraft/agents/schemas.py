@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from botcraft.i18n import N_
 from botcraft.netguard import url_problem
 
 
@@ -36,7 +37,7 @@ class _AgentFields(BaseModel):
         # Sent in an HTTP header: anything but visible ASCII would break every chat.
         value = value.strip() if value else None
         if value and not (value.isascii() and value.isprintable() and " " not in value):
-            raise ValueError("must contain only Latin letters, digits and punctuation, without spaces")
+            raise ValueError(N_("must contain only Latin letters, digits and punctuation, without spaces"))
         return value
 
 
@@ -48,7 +49,7 @@ class AgentCreate(_AgentFields):
     def _name(cls, value: str) -> str:
         value = value.strip()
         if not value:
-            raise ValueError("must not be blank")
+            raise ValueError(N_("must not be blank"))
         return value
 
 
@@ -62,7 +63,7 @@ class AgentUpdate(_AgentFields):
     @classmethod
     def _name(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
-            raise ValueError("must not be blank")
+            raise ValueError(N_("must not be blank"))
         return value.strip() if value else value
 
 

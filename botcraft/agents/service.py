@@ -12,6 +12,7 @@ from botcraft.agents.prompts import detect_language, generate_system_prompt
 from botcraft.agents.schemas import AgentCreate, AgentOut, AgentUpdate, LLMSettingsOut
 from botcraft.crypto import decrypt, encrypt, mask
 from botcraft.errors import Conflict, NotFound, Unprocessable
+from botcraft.i18n import N_
 from botcraft.models import Agent, User
 from botcraft.netguard import check_public_url
 
@@ -37,7 +38,7 @@ async def _refuse_private_llm_url(url: str | None, *, allow_private_urls: bool) 
         return
     problem = await check_public_url(url)
     if problem:
-        raise Unprocessable(f"«llm_base_url»: {problem}.",
+        raise Unprocessable(N_("«llm_base_url»: {problem}.").format(problem=problem),
                             extra={"errors": [{"field": "llm_base_url", "message": problem}]})
 
 
@@ -51,7 +52,7 @@ async def create(
     count = await db.scalar(select(func.count()).select_from(Agent).where(Agent.user_id == user.id))
     if (count or 0) >= limit:
         raise Conflict(
-            f"You already have {limit} agents, the most allowed; delete one to create another.",
+            N_("You already have {limit} agents, the most allowed; delete one to create another.").format(limit=limit),
             code="agent_limit_reached",
             extra={"limit": limit},
         )

@@ -13,6 +13,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
 from botcraft.errors import TooManyRequests
+from botcraft.i18n import N_
 
 
 class LoginLimiter:
@@ -27,7 +28,7 @@ class LoginLimiter:
                 stats = await self._limiter.get_window_stats(self._item, "login", key)
                 retry_after = max(1, math.ceil(stats.reset_time - time.time()))
                 raise TooManyRequests(
-                    f"Too many sign-in attempts; try again in {retry_after} seconds.",
+                    N_("Too many sign-in attempts; try again in {seconds} seconds.").format(seconds=retry_after),
                     headers={"Retry-After": str(retry_after)},
                     extra={"retry_after": retry_after},
                 )

@@ -6,13 +6,14 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from botcraft.auth.passwords import MAX_LENGTH, MIN_LENGTH
+from botcraft.i18n import N_
 
 
 def normalise_email(value: str) -> str:
     try:
         result = validate_email(value.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise ValueError(f"not a valid e-mail address ({exc})") from exc
+        raise ValueError(N_("is not a valid e-mail address")) from exc
     # One account per address whatever the capitalisation.
     return result.normalized.lower()
 

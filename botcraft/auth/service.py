@@ -11,9 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from botcraft.auth import passwords, tokens
 from botcraft.auth.telegram import TelegramIdentity
 from botcraft.errors import Conflict, Unauthorized
+from botcraft.i18n import N_
 from botcraft.models import Session, User, utcnow
 
-WRONG_CREDENTIALS = "Wrong e-mail or password."
+# Says nothing of whether the account exists; a newcomer is pointed to registration.
+WRONG_CREDENTIALS = N_("Wrong e-mail or password. New here? Create an account first.")
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
+from botcraft.i18n import N_
+
 
 class InitDataError(Exception):
     """initData is not acceptable; the message says why, in words."""
@@ -56,7 +58,7 @@ def validate_init_data(
     fields: dict[str, str] = {}
     for key, value in pairs:
         if key in fields:
-            raise InitDataError(f"initData repeats the field '{key}'.")
+            raise InitDataError(N_("initData repeats the field «{field}».").format(field=key))
         fields[key] = value
     received_hash = fields.pop("hash", None)
     if not received_hash:

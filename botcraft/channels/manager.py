@@ -19,6 +19,7 @@ from botcraft.channels.base import BaseChannel, ChannelContext
 from botcraft.channels.registry import CHANNELS
 from botcraft.config import Settings
 from botcraft.errors import Conflict
+from botcraft.i18n import translate_stored
 from botcraft.models import Agent, ChannelState, utcnow
 from botcraft.runtime import Runtime
 
@@ -139,7 +140,7 @@ class ChannelManager:
                     "enabled": bool(state and state.enabled),
                     "running": running,
                     "last_event_at": state.last_event_at if state else None,
-                    "last_error": state.last_error if state else None,
+                    "last_error": translate_stored(state.last_error) if state else None,
                     "details": state.details if state else {},
                 })
         return rows

@@ -14,6 +14,7 @@ import structlog
 from botcraft.channels.base import SendError
 from botcraft.channels.manager import ChannelManager, context_for, record_error
 from botcraft.channels.ratelimit import SendPacer
+from botcraft.i18n import N_
 from botcraft.jobs.queue import ClaimedJob
 from botcraft.jobs.registry import RetryLater, handler
 from botcraft.models import Agent, Conversation, Message, utcnow
@@ -22,12 +23,12 @@ from botcraft.runtime import Runtime
 log = structlog.get_logger("botcraft.sender")
 
 DELIVER_MESSAGE = "deliver_message"
-WINDOW_CLOSED = (
+WINDOW_CLOSED = N_(
     "Not sent: more than 24 hours have passed since the customer's last message, and this "
     "channel then allows only pre-approved template messages."
 )
-BLOCKED = "Not sent: the customer has blocked the bot."
-NOT_DELIVERED = "Not sent: delivering this message failed on every attempt; please answer the customer yourself."
+BLOCKED = N_("Not sent: the customer has blocked the bot.")
+NOT_DELIVERED = N_("Not sent: delivering this message failed on every attempt; please answer the customer yourself.")
 
 
 def manager_of(runtime: Runtime) -> ChannelManager:

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from botcraft.agents.service import llm_api_key
 from botcraft.config import Settings
 from botcraft.dialogue import offline, prompting
+from botcraft.i18n import N_
 from botcraft.jobs.queue import ClaimedJob, enqueue
 from botcraft.knowledge.search import Hit, search
 from botcraft.llm.base import Completion, LLMError, LLMProvider, TextDelta
@@ -80,7 +81,7 @@ def _offline(question: str, hits: list[Hit], language: str, reason: str | None =
     text = offline.answer(chosen, language)
     if text is None:
         return Answer(offline.handover(language), answered=False, answered_by="offline",
-                      attention_reason=reason or "No document answers this question.")
+                      attention_reason=reason or N_("No document answers this question."))
     return Answer(text, answered=True, answered_by="offline", sources=[h.source.as_dict() for h in chosen[:2]],
                   attention_reason=reason)
 
@@ -117,8 +118,8 @@ async def compose(
     except LLMError as exc:
         # The model is down or refuses: the documents still answer, and the owner is told why.
         log.warning("llm_failed_offline_answer", code=exc.code, error=exc.message)
-        return _offline(question, hits, language, reason=f"The language model failed ({exc.code}); "
-                        "the offline responder answered from the documents.")
+        reason = N_("The language model failed ({code}); the offline responder answered from the documents.")
+        return _offline(question, hits, language, reason=reason.format(code=exc.code))
     text, handover = prompting.strip_handover(completion.text)
     relevant = offline.relevant(question, hits)
     return Answer(
@@ -129,7 +130,7 @@ async def compose(
         model=completion.model,
         prompt_tokens=completion.prompt_tokens,
         completion_tokens=completion.completion_tokens,
-        attention_reason="The assistant could not answer from the documents." if handover else None,
+        attention_reason=N_("The assistant could not answer from the documents.") if handover else None,
     )
 
 

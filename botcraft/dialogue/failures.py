@@ -12,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from botcraft.dialogue.prompting import customer_language
 from botcraft.dialogue.service import Inbound, conversation_for, record_inbound
+from botcraft.i18n import N_
 from botcraft.models import Agent, Message
 
-PROCESSING_FAILED = "The bot failed to process this message (an internal error): please answer the customer yourself."
+PROCESSING_FAILED = N_(
+    "The bot failed to process this message (an internal error): please answer the customer yourself.")
 
 
 def failure_reply(language: str) -> str:

@@ -24,12 +24,13 @@ from botcraft.dialogue.schemas import (
     OwnerReplyIn,
 )
 from botcraft.errors import Conflict, NotFound
+from botcraft.i18n import N_, t
 from botcraft.models import Conversation, Message, User
 from botcraft.runtime import Runtime
 
 router = APIRouter(tags=["dialogue"])
 
-MANUAL_MODE = "This conversation is in manual mode: switch it back to the bot to test answers."
+MANUAL_MODE = N_("This conversation is in manual mode: switch it back to the bot to test answers.")
 
 
 async def _ask(db: Database, user: User, agent_id: int, body: ChatIn) -> tuple[int, int]:
@@ -110,7 +111,7 @@ async def chat_stream(agent_id: int, body: ChatIn, user: CurrentUser, db: Databa
                 yield _sse("delta", {"text": delta})
             reply = await task
         except Exception:  # noqa: BLE001 - the client gets words, the log the details
-            yield _sse("error", {"detail": "The answer could not be produced; please try again.",
+            yield _sse("error", {"detail": t("The answer could not be produced; please try again."),
                                  "code": "internal_error"})
             return
         finally:

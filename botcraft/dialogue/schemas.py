@@ -5,13 +5,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from botcraft.i18n import N_, StoredText
+
 
 class _Text(BaseModel):
     @field_validator("message", "text", check_fields=False)
     @classmethod
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("must not be blank")
+            raise ValueError(N_("must not be blank"))
         return value.strip()
 
 
@@ -39,7 +41,7 @@ class ConversationOut(BaseModel):
     customer_name: str | None
     mode: str
     needs_attention: bool
-    attention_reason: str | None
+    attention_reason: StoredText
     blocked: bool
     last_message_at: datetime
     last_message_text: str | None
@@ -63,7 +65,7 @@ class MessageOut(BaseModel):
     author: str
     text: str
     status: str
-    error: str | None
+    error: StoredText
     sources: list[dict[str, Any]] | None
     answered_by: str | None
     model: str | None

@@ -10,12 +10,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from botcraft.errors import NotFound
+from botcraft.i18n import N_
 from botcraft.jobs.queue import enqueue
 from botcraft.models import Agent, Conversation, Message, User, utcnow
 
 DIALOGUE_TURN = "dialogue_turn"
 DELIVER_MESSAGE = "deliver_message"
-WAITING_FOR_OWNER = "The conversation is in manual mode: the customer is waiting for your reply."
+WAITING_FOR_OWNER = N_("The conversation is in manual mode: the customer is waiting for your reply.")
 
 
 @dataclass(frozen=True, slots=True)

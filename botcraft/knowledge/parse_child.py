@@ -20,6 +20,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TextIO
 
+from botcraft.i18n import N_
+
 MEMORY_LIMIT_BYTES = 2 * 1024 * 1024 * 1024
 
 
@@ -45,7 +47,7 @@ def parse(path: Path, file_type: str, limits: dict[str, object], out: TextIO) ->
         out.write(_line({"error": exc.reason}))
         return
     except MemoryError:
-        out.write(_line({"error": "The file needs more memory to read than this server allows."}))
+        out.write(_line({"error": N_("The file needs more memory to read than this server allows.")}))
         return
     out.write(_line({"pages": extraction.pages}))
     for chunk in chunk_passages(extraction.passages):

@@ -13,6 +13,7 @@ from typing import Any
 import structlog
 from sqlalchemy import delete, insert
 
+from botcraft.i18n import N_
 from botcraft.jobs.queue import ClaimedJob
 from botcraft.jobs.registry import handler
 from botcraft.knowledge.storage import tmp_dir
@@ -63,8 +64,8 @@ async def parse_in_child(path: Path, file_type: str, limits: ParseLimits, out: P
         _, stderr = await asyncio.wait_for(process.communicate(request.encode()), timeout=limits.time_limit_s + 5)
     except TimeoutError:
         raise ParseFailed(
-            f"Reading the file took longer than {int(limits.time_limit_s)} seconds; "
-            "split it into smaller files."
+            N_("Reading the file took longer than {seconds} seconds; split it into smaller files.").format(
+                seconds=int(limits.time_limit_s))
         ) from None
     finally:
         if process.returncode is None:
@@ -127,12 +128,13 @@ async def process_document(runtime: Runtime, job: ClaimedJob) -> None:
             return
         except Exception:
             if job.attempts >= job.max_attempts:
-                await _mark_failed(runtime, document_id, "Processing failed repeatedly; try uploading the file again.")
+                reason = N_("Processing failed repeatedly; try uploading the file again.")
+                await _mark_failed(runtime, document_id, reason)
             raise
         try:
             await _store_chunks(runtime, document_id, agent_id, out, pages)
         except _NoText:
-            await _mark_failed(runtime, document_id, "No text was found in the file.")
+            await _mark_failed(runtime, document_id, N_("No text was found in the file."))
     finally:
         out.unlink(missing_ok=True)
 

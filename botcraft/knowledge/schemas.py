@@ -4,6 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from botcraft.i18n import StoredText
+
 
 class DocumentOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -15,7 +17,7 @@ class DocumentOut(BaseModel):
     size: int
     sha256: str
     status: str
-    error: str | None
+    error: StoredText
     chunk_count: int
     pages: int | None
     is_processed: bool

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from botcraft.errors import AppError, Conflict, NotFound
+from botcraft.i18n import N_
 from botcraft.jobs.queue import enqueue
 from botcraft.knowledge import storage
 from botcraft.knowledge.processing import PROCESS_DOCUMENT
@@ -32,9 +33,18 @@ def check_type(received: ReceivedFile) -> str:
         raise EmptyFile("The file is empty.")
     file_type = detect_type(received.head, received.path)
     if file_type is None:
+        claimed = Path(received.filename or "").suffix.lower().lstrip(".").replace("jpeg", "jpg")
+        if claimed.upper() in SUPPORTED_FORMATS:
+            # Named as a format we read but not one inside: a damaged file, most likely.
+            raise UnsupportedFormat(
+                N_("«{filename}» is damaged or is not really a {format} file: save or export it again and "
+                   "re-upload. Supported formats: {formats}.").format(
+                    filename=received.filename, format=claimed.upper(), formats=", ".join(SUPPORTED_FORMATS)),
+                code="damaged_file",
+            )
         raise UnsupportedFormat(
-            f"'{received.filename}' is not a supported file. Supported formats: "
-            + ", ".join(SUPPORTED_FORMATS) + " (up to the size limit)."
+            N_("«{filename}» is not a supported file. Supported formats: {formats}.").format(
+                filename=received.filename, formats=", ".join(SUPPORTED_FORMATS))
         )
     return file_type
 
@@ -53,7 +63,7 @@ async def add_document(
     if (count or 0) >= limit:
         received.path.unlink(missing_ok=True)
         raise Conflict(
-            f"This agent already has {limit} documents, the most allowed; delete one first.",
+            N_("This agent already has {limit} documents, the most allowed; delete one first.").format(limit=limit),
             code="document_limit_reached",
             extra={"limit": limit},
         )

@@ -16,6 +16,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from botcraft.errors import AppError
+from botcraft.i18n import N_
 
 
 class UploadTooLarge(AppError):
@@ -135,7 +136,8 @@ async def receive_file(request: Request, *, field: str, max_bytes: int, tmp_dir:
         raise AppError("The upload is not valid multipart/form-data.", code="bad_multipart") from exc
     if too_large:
         _discard(out, temp_path)
-        raise UploadTooLarge(f"The file is larger than {max_bytes // (1024 * 1024)} MB, the most allowed.")
+        raise UploadTooLarge(N_("The file is larger than {megabytes} MB, the most allowed.").format(
+            megabytes=max_bytes // (1024 * 1024)))
     if out is None:
         raise AppError("No file was sent: use the multipart field 'file'.", code="file_missing", status_code=422)
     out.close()

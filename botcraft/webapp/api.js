@@ -1,5 +1,8 @@
 // The REST API: JSON over fetch with the Bearer token, SSE over a POST, uploads with progress.
 // Every failure becomes an ApiError carrying the server's `detail` and `code`.
+// Each request names the language the person chose, so the server's words come in it.
+
+import { lang } from './i18n.js';
 
 const TOKEN_KEY = 'botcraft.token';
 const AUTH_PATHS = /^\/api\/auth\/(email|register|telegram)$/;
@@ -31,7 +34,7 @@ let unauthorized = null;
 export function onUnauthorized(fn) { unauthorized = fn; }
 
 function headers(extra = {}) {
-  const h = { Accept: 'application/json', ...extra };
+  const h = { Accept: 'application/json', 'Accept-Language': lang(), ...extra };
   const token = session.token;
   if (token) h.Authorization = `Bearer ${token}`;
   return h;
@@ -129,6 +132,7 @@ export function upload(path, file, onProgress) {
   const promise = new Promise((resolve, reject) => {
     xhr.open('POST', path);
     xhr.setRequestHeader('Accept', 'application/json');
+    xhr.setRequestHeader('Accept-Language', lang());
     if (session.token) xhr.setRequestHeader('Authorization', `Bearer ${session.token}`);
     xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); };
     xhr.onload = () => {

@@ -100,7 +100,7 @@ const ru = {
   kb_files: 'Файлы для загрузки',
   kb_empty: 'Документов пока нет. Загрузите первый файл.',
   kb_uploading: 'Загрузка {p}%',
-  kb_duplicate: 'Этот файл уже загружен',
+  kb_duplicate: 'этот файл уже загружен раньше — новая копия не добавлена',
   st_queued: 'В очереди',
   st_processing: 'Обработка…',
   st_ready: 'Готов',
@@ -163,7 +163,7 @@ const ru = {
   meta_setup: 'Для панели Meta (Webhooks)',
   meta_url: 'Callback URL',
   meta_verify: 'Verify token',
-  meta_no_url: 'Не задан PUBLIC_BASE_URL на сервере',
+  meta_no_url: 'пока нет: серверу нужен публичный https-адрес, на который платформа будет присылать сообщения. Его задаёт администратор сервера в настройке PUBLIC_BASE_URL (например, https://bot.example.ru)',
   meta_no_verify: 'Не задан verify token на сервере',
   nothing_changed: 'Нечего сохранять: поля не изменены',
   bot_username: 'Бот: @{u}',
@@ -212,7 +212,7 @@ const ru = {
 
   // errors in words for the codes the API uses
   e_network: 'Нет связи с сервером. Проверьте подключение и повторите.',
-  e_wrong_credentials: 'Неверный e-mail или пароль.',
+  e_wrong_credentials: 'Неверный e-mail или пароль. Впервые здесь? Сначала зарегистрируйтесь.',
   e_email_taken: 'Аккаунт с таким e-mail уже есть — войдите.',
   e_rate_limited: 'Слишком много попыток. Повторите через {s} с.',
   e_agent_limit_reached: 'Достигнут лимит ассистентов. Удалите ненужного, чтобы создать нового.',

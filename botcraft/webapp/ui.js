@@ -146,7 +146,7 @@ export async function busy(button, fn) {
 export function toast(message, kind = 'ok') {
   const box = document.getElementById('toasts');
   if (!box || !message) return;
-  const el = h('div', { class: `toast ${kind}` }, icon(kind === 'error' ? 'alert' : 'check'), h('span', { text: message }));
+  const el = h('div', { class: `toast ${kind}` }, icon(kind === 'ok' ? 'check' : 'alert'), h('span', { text: message }));
   box.append(el);
   setTimeout(() => el.classList.add('out'), 3600);
   setTimeout(() => el.remove(), 4000);

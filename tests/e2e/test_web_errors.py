@@ -38,7 +38,7 @@ def test_wrong_password_sixth_agent_unsupported_file_and_expired_session(
     page.get_by_label("Пароль").fill("not-my-password")
     page.get_by_role("button", name="Войти", exact=True).click()
     error = page.locator(".form-error")
-    expect(error).to_have_text("Неверный e-mail или пароль.")
+    expect(error).to_have_text("Неверный e-mail или пароль. Впервые здесь? Сначала зарегистрируйтесь.")
     expect(page.get_by_label("Пароль")).to_be_focused()
     shot(page, "30-error-wrong-password")
     page.get_by_label("Пароль").fill(PASSWORD)

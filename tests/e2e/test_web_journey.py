@@ -115,7 +115,7 @@ def test_owner_builds_an_agent_and_takes_over_a_conversation(
     card = page.locator("article[data-channel='telegram']")
     card.get_by_label("Токен бота").fill("12345:not-a-token")
     card.get_by_role("button", name="Сохранить").click()
-    expect(card.locator(".form-error")).to_contain_text("bot token from @BotFather")
+    expect(card.locator(".form-error")).to_contain_text("«Токен бота»: не похоже на токен бота от @BotFather")
     expect(card.get_by_label("Токен бота")).to_have_attribute("aria-invalid", "true")
     # A token of the right shape that Telegram does not know: Telegram's own words.
     card.get_by_label("Токен бота").fill(make_token())

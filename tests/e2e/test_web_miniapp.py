@@ -128,7 +128,7 @@ def test_mini_app_with_foreign_init_data_offers_email_sign_in(platform_bot, serv
     page.goto(live.url + "/")
     wait_ready(page, "login")
     expect(page.get_by_role("alert").first).to_contain_text("Не удалось войти через Telegram")
-    expect(page.get_by_role("alert").first).to_contain_text("signature does not match")
+    expect(page.get_by_role("alert").first).to_contain_text("Подпись данных входа не совпадает")
     expect(page.get_by_role("button", name="Войти через Telegram ещё раз")).to_be_visible()
     expect(page.get_by_label("E-mail")).to_be_visible()
     shot(page, "23-miniapp-sign-in-failed")

@@ -93,17 +93,19 @@ async def test_scanned_pdf_is_read_by_ocr(client, owner, workers, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "make, name",
+    "make, name, code, words",
     [
-        (docgen.make_exe, "price.pdf"),
-        (docgen.make_ole2_doc, "old.doc"),
-        (docgen.make_plain_zip, "archive.xlsx"),
+        # Named as a format we read, but something else inside: most likely a damaged file.
+        (docgen.make_exe, "price.pdf", "damaged_file", "повреждён"),
+        (docgen.make_ole2_doc, "old.doc", "unsupported_format", "не поддерживается"),
+        (docgen.make_plain_zip, "archive.xlsx", "damaged_file", "повреждён"),
     ],
 )
-async def test_unsupported_files_are_415_with_the_formats(client, owner, tmp_path, settings, make, name):
+async def test_unsupported_files_are_415_with_the_formats(client, owner, tmp_path, settings, make, name, code, words):
     headers, agent_id = owner
     response = await upload(client, headers, agent_id, make(tmp_path / "f.bin"), name)
     assert response.status_code == 415
+    assert response.json()["code"] == code and words in response.json()["detail"] and name in response.json()["detail"]
     for fmt in ("PDF", "DOCX", "XLSX", "JPG", "PNG"):
         assert fmt in response.json()["detail"]
     assert not list((settings.data_dir / "tmp").iterdir())
@@ -146,7 +148,7 @@ async def test_duplicate_is_reported_and_limit_is_409(client, owner, workers, se
 @pytest.mark.parametrize(
     "make, words",
     [
-        (lambda p: docgen.make_encrypted_pdf(p / "secret.pdf"), "password"),
+        (lambda p: docgen.make_encrypted_pdf(p / "secret.pdf"), "паролем"),
         (lambda p: docgen.make_truncated(docgen.make_pdf(p / "x.pdf", ["Текст " * 500] * 3), p / "cut.pdf", 0.3), ""),
         (lambda p: docgen.make_zip_bomb_docx(p / "bomb.docx"), ""),
         (lambda p: docgen.make_huge_image(p / "huge.png"), ""),

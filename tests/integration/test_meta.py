@@ -169,10 +169,10 @@ async def test_outside_the_window_nothing_is_sent_and_the_owner_sees_why(client,
         return messages[-1]["status"] == "failed" and messages[-1]
 
     message = await until(failed)
-    assert "24 hours" in message["error"]
+    assert "24 часов" in message["error"]
     assert meta.sent_messages(whatsapp) == []
     conversation = (await client.get(f"/api/conversations/{cid}", headers=headers)).json()
-    assert conversation["needs_attention"] and "24 hours" in conversation["attention_reason"]
+    assert conversation["needs_attention"] and "24 часов" in conversation["attention_reason"]
 
 
 def _text_sends(meta, phone):
@@ -294,7 +294,7 @@ async def test_a_message_that_cannot_be_processed_is_handed_over_not_lost(client
     assert "передал" in sent[0]["text"] and "сотрудник" in sent[0]["text"]
     conversations = (await client.get(f"/api/agents/{agent_id}/conversations", headers=headers)).json()
     [conversation] = [c for c in conversations["items"] if c["external_chat_id"] == "79165550000"]
-    assert conversation["needs_attention"] and "answer the customer yourself" in conversation["attention_reason"]
+    assert conversation["needs_attention"] and "ответьте клиенту сами" in conversation["attention_reason"]
     messages = (await client.get(f"/api/conversations/{conversation['id']}/messages", headers=headers)).json()
     assert [m["text"] for m in messages if m["direction"] == "in"] == ["Записан ли я на 二〇二四 год?"]
     await asyncio.sleep(0.5)
@@ -320,6 +320,6 @@ async def test_an_answer_that_cannot_be_sent_shows_as_failed_and_flags_the_conve
         return [c for c in conversations["items"] if c["external_chat_id"] == "79165550001" and c["needs_attention"]]
 
     [conversation] = await until(flagged, timeout=30)
-    assert "answer the customer yourself" in conversation["attention_reason"]
+    assert "ответьте клиенту сами" in conversation["attention_reason"]
     messages = (await client.get(f"/api/conversations/{conversation['id']}/messages", headers=headers)).json()
     assert messages[-1]["direction"] == "out" and messages[-1]["status"] == "failed"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from botcraft.i18n import N_
 from botcraft.knowledge.parsers.base import (
     Extraction,
     ExtractionError,
@@ -40,7 +41,7 @@ def extract(path: Path, file_type: str, limits: ExtractLimits) -> Extraction:
     """Passages of the file at `path`, whose type was decided by `sniff.detect_type`."""
     parser = PARSERS.get(file_type)
     if parser is None:
-        raise ExtractionError(f"Files of type {file_type!r} cannot be read.")
+        raise ExtractionError(N_("Files of type {file_type} cannot be read.").format(file_type=file_type))
     try:
         extraction = parser(path, limits)
     except ExtractionError:

@@ -6,6 +6,8 @@ import re
 import time
 from dataclasses import dataclass
 
+from botcraft.i18n import N_
+
 
 @dataclass(frozen=True, slots=True)
 class Passage:
@@ -55,8 +57,8 @@ class Deadline:
     def check(self) -> None:
         if time.monotonic() > self._end:
             raise ExtractionError(
-                f"Reading this file took longer than {self.seconds:g} seconds. "
-                "Split it into smaller files and upload them separately."
+                N_("Reading this file took longer than {seconds} seconds. "
+                   "Split it into smaller files and upload them separately.").format(seconds=f"{self.seconds:g}")
             )
 
 

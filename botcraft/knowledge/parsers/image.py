@@ -11,6 +11,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
+from botcraft.i18n import N_
 from botcraft.knowledge.parsers.base import (
     Deadline,
     Extraction,
@@ -99,12 +100,13 @@ def _flatten(image: Image.Image) -> Image.Image:
 
 
 def _too_many_pixels(width: int, height: int, limits: ExtractLimits) -> str:
-    size = f" ({width}×{height} pixels)" if width else ""
-    return (
-        f"The image is too large{size}. Images up to {limits.max_image_pixels // 1_000_000} "
-        "megapixels are accepted; resize it and upload it again."
-    )
+    megapixels = limits.max_image_pixels // 1_000_000
+    if width:
+        return N_("The image is too large ({width}×{height} pixels). Images up to {megapixels} megapixels are "
+                  "accepted; resize it and upload it again.").format(width=width, height=height, megapixels=megapixels)
+    return N_("The image is too large. Images up to {megapixels} megapixels are accepted; resize it and upload "
+              "it again.").format(megapixels=megapixels)
 
 
 def _too_slow() -> str:
-    return "Reading the text on the image took too long. Upload a smaller or clearer image."
+    return N_("Reading the text on the image took too long. Upload a smaller or clearer image.")

@@ -9,6 +9,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from PIL import Image
 
+from botcraft.i18n import N_
 from botcraft.knowledge.parsers.base import (
     Deadline,
     Extraction,
@@ -32,8 +33,8 @@ def parse_pdf(path: Path, limits: ExtractLimits) -> Extraction:
         count = len(pdf)
         if count > limits.max_pages:
             raise ExtractionError(
-                f"The PDF has {count} pages; at most {limits.max_pages} are accepted. "
-                "Split it into smaller files and upload them separately."
+                N_("The PDF has {count} pages; at most {limit} are accepted. Split it into smaller files "
+                   "and upload them separately.").format(count=count, limit=limits.max_pages)
             )
         passages: list[Passage] = []
         for index in range(count):

@@ -13,6 +13,7 @@ from python_calamine import (
     SheetVisibleEnum,
 )
 
+from botcraft.i18n import N_
 from botcraft.knowledge.parsers.base import (
     Deadline,
     Extraction,
@@ -25,7 +26,7 @@ from botcraft.knowledge.parsers.zipguard import check_zip
 
 _Cell = str | float | int | bool | dt.date | dt.datetime | dt.time | dt.timedelta
 _CHECK_EVERY_ROWS = 5000
-_DAMAGED = "The XLSX file is damaged or incomplete. Open it in Excel, save it again and re-upload."
+_DAMAGED = N_("The XLSX file is damaged or incomplete. Open it in Excel, save it again and re-upload.")
 
 
 def parse_xlsx(path: Path, limits: ExtractLimits) -> Extraction:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+from botcraft.i18n import N_
 from botcraft.knowledge.parsers.base import ExtractionError, ExtractLimits
 
 # Small members (styles, relationships) routinely compress 100x+; only large ones can hurt.
@@ -22,7 +23,7 @@ def check_zip(path: Path, limits: ExtractLimits, what: str) -> None:
             members = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise ExtractionError(
-            f"The {what} file is damaged or incomplete. Open it, save it again and re-upload."
+            N_("The {format} file is damaged or incomplete. Open it, save it again and re-upload.").format(format=what)
         ) from exc
     total = 0
     for info in members:
@@ -37,7 +38,5 @@ def check_zip(path: Path, limits: ExtractLimits, what: str) -> None:
 
 
 def _too_big(what: str) -> str:
-    return (
-        f"The {what} file unpacks to far more data than a real document holds, "
-        "so it was refused. Save it again from Word or Excel and re-upload."
-    )
+    return N_("The {format} file unpacks to far more data than a real document holds, "
+              "so it was refused. Save it again from Word or Excel and re-upload.").format(format=what)

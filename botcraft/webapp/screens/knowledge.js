@@ -115,7 +115,7 @@ export async function screen(ctx) {
           const doc = await promise;
           if (!ctx.alive()) return;
           row.remove();
-          if (doc.duplicate) toast(`${file.name}: ${t('kb_duplicate')}`);
+          if (doc.duplicate) toast(`${file.name}: ${t('kb_duplicate')}`, 'info');
           docs = [doc, ...docs.filter((d) => d.id !== doc.id)];
           drawDocs();
         } catch (err) {
