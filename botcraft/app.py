@@ -24,10 +24,11 @@ from botcraft.channels.router import router as channels_router
 from botcraft.config import Settings, get_settings
 from botcraft.db import Database
 from botcraft.dialogue.router import router as dialogue_router
-from botcraft.errors import install_error_handlers
+from botcraft.errors import CatchAllMiddleware, install_error_handlers
 from botcraft.knowledge.router import router as knowledge_router
+from botcraft.knowledge.upload import upload_too_large
 from botcraft.logs import configure_logging
-from botcraft.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from botcraft.middleware import BodyLimit, BodySizeLimitMiddleware, RequestContextMiddleware
 from botcraft.runtime import Runtime
 from botcraft.services import Background
 
@@ -80,12 +81,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.login_limiter = LoginLimiter(settings.login_attempts_per_minute, settings.rate_limit_storage_uri)
     install_error_handlers(app)
 
-    def body_limit(scope: Scope) -> int:
+    def body_limit(scope: Scope) -> BodyLimit:
         if _UPLOAD_PATH.match(scope["path"]):
             # Multipart framing on top of the file; the handler counts the file itself.
-            return settings.max_upload_bytes + 1024 * 1024
-        return settings.max_request_body_kb * 1024
+            return BodyLimit(settings.max_upload_bytes + 1024 * 1024, upload_too_large(settings.max_upload_bytes),
+                             "file_too_large")
+        return BodyLimit(settings.max_request_body_kb * 1024)
 
+    # Innermost first: the catch-all answers inside the body limit and the request context.
+    app.add_middleware(CatchAllMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, limit_for=body_limit)
     app.add_middleware(RequestContextMiddleware)
 

@@ -2,17 +2,24 @@
 
 The words are in the request's language (botcraft.i18n): details are written in English
 and translated here, on the way out, validation messages included.
+
+`ErrorOut` is that shape for the OpenAPI document (botcraft/openapi.py declares it for every
+status a route really answers); `CatchAllMiddleware` turns an unexpected exception into the
+same shape, a 500 in words, without dropping the client's keep-alive connection.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from botcraft.i18n import N_, translate
 
@@ -68,6 +75,25 @@ class Unprocessable(AppError):
 class TooManyRequests(AppError):
     status_code = 429
     code = "rate_limited"
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """The body of every error answer. Some carry more, such as `retry_after` or `limit`."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={
+        "example": {"detail": "Агент не найден.", "code": "agent_not_found"}})
+
+    detail: str
+    code: str
+    errors: list[FieldError] | None = None
+
+
+INTERNAL_ERROR = N_("Something went wrong on our side; please try again.")
 
 
 def error_body(detail: str, code: str, **extra: Any) -> dict[str, Any]:
@@ -170,14 +196,46 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else code
         if exc.status_code == 404 and detail == "Not Found":
             detail = N_("Nothing here: check the address.")
+        elif exc.status_code == 400 and detail == "There was an error parsing the body":  # FastAPI's words
+            detail = N_("The request body cannot be read: send JSON in UTF-8.")
         return JSONResponse(
             error_body(translate(detail), code), status_code=exc.status_code, headers=exc.headers
         )
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled_error", error_type=type(exc).__name__)
-        return JSONResponse(
-            error_body(translate(N_("Something went wrong on our side; please try again.")), "internal_error"),
-            status_code=500,
-        )
+
+
+class CatchAllMiddleware:
+    """The last word on an unexpected exception: a JSON 500 in words, logged with the request id.
+
+    Starlette's own handler for `Exception` answers and then re-raises, and uvicorn closes
+    the connection of any request whose app raised; here the exception ends, so the
+    client's keep-alive connection stays open. Added innermost of the middleware, so the
+    request id (and the language) of RequestContextMiddleware are bound when this runs.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            log.exception("unhandled_error", error_type=type(exc).__name__, method=scope["method"],
+                          path=scope["path"])
+            if started:  # half a response is out: only closing the connection can tell the client
+                raise
+            body = json.dumps(error_body(translate(INTERNAL_ERROR), "internal_error"), ensure_ascii=False).encode()
+            await send({"type": "http.response.start", "status": 500, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})

@@ -11,6 +11,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -62,11 +63,33 @@ class RequestContextMiddleware:
             i18n.current.reset(language)
 
 
+@dataclass(frozen=True)
+class BodyLimit:
+    """The most bytes a request may send, and the words and code of its 413."""
+
+    max_bytes: int
+    detail: str = ""
+    code: str = "payload_too_large"
+
+    @property
+    def message(self) -> str:
+        return self.detail or N_("The request is too large: the limit is {size}.").format(
+            size=_human_size(self.max_bytes))
+
+
 class BodyTooLarge(HTTPException):
     """An HTTPException so that FastAPI's body parsing re-raises it as a 413 unchanged."""
 
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, N_("The request is too large: the limit is {size}.").format(size=_human_size(limit)))
+    def __init__(self, limit: BodyLimit) -> None:
+        super().__init__(413, limit.message)
+
+
+# How much of a refused body is read and thrown away so that the client gets its answer.
+# HTTP clients (urllib, httpx, requests, browsers) send the whole body before they read the
+# response; a server that closes the connection with bytes still unread makes the kernel
+# answer with a TCP reset, and the client sees "connection reset" instead of the 413.
+# Past this much the connection is closed anyway: the client is not listening.
+DRAIN_LIMIT_BYTES = 256 * 1024 * 1024
 
 
 class BodySizeLimitMiddleware:
@@ -74,9 +97,15 @@ class BodySizeLimitMiddleware:
 
     `limit_for(scope)` lets uploads have their own, larger limit; the upload handler
     still counts bytes itself so that nothing over MAX_UPLOAD_MB reaches the disk.
+
+    Whatever the answer (a 413, a 404 before an upload was read, any error), a request
+    body the app left unread is read to its end (up to DRAIN_LIMIT_BYTES) and discarded
+    before the answer goes out, so that the client receives it; beyond that the answer
+    says `Connection: close`. A client that asked `Expect: 100-continue` has sent nothing
+    yet: it gets the refusal at once and never sends the body.
     """
 
-    def __init__(self, app: ASGIApp, limit_for: Callable[[Scope], int]) -> None:
+    def __init__(self, app: ASGIApp, limit_for: Callable[[Scope], BodyLimit]) -> None:
         self.app = app
         self.limit_for = limit_for
 
@@ -85,42 +114,66 @@ class BodySizeLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limit = self.limit_for(scope)
-        declared = _header(scope, b"content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
-            await _send_413(send, limit)
-            return
         received = 0
+        body_done = not _may_have_body(scope)
         response_started = False
+        waiting_for_continue = (_header(scope, b"expect") or "").lower() == "100-continue"
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, body_done, waiting_for_continue
+            waiting_for_continue = False  # uvicorn sends "100 Continue" on the first receive
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > limit:
+                body_done = not message.get("more_body", False)
+                if received > limit.max_bytes:
                     raise BodyTooLarge(limit)
+            elif message["type"] == "http.disconnect":
+                body_done = True
             return message
 
-        async def tracking_send(message: Message) -> None:
+        async def draining_send(message: Message) -> None:
             nonlocal response_started
             if message["type"] == "http.response.start":
                 response_started = True
+                if not body_done and not await self._drain(receive, waiting_for_continue, received):
+                    message["headers"] = [*message.get("headers", []), (b"connection", b"close")]
             await send(message)
 
+        declared = _header(scope, b"content-length")
+        if declared and declared.isdigit() and int(declared) > limit.max_bytes:
+            await _send_413(draining_send, limit)
+            return
         try:
-            await self.app(scope, counting_receive, tracking_send)
+            await self.app(scope, counting_receive, draining_send)
         except BodyTooLarge:
             if not response_started:
-                await _send_413(send, limit)
+                await _send_413(draining_send, limit)
+
+    @staticmethod
+    async def _drain(receive: Receive, waiting_for_continue: bool, received: int) -> bool:
+        """Read the rest of the body and throw it away; False if the connection must close."""
+        if waiting_for_continue:
+            return False
+        while received <= DRAIN_LIMIT_BYTES:
+            message = await receive()
+            if message["type"] != "http.request":
+                return False  # the client went away
+            received += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return True
+        return False
 
 
-async def _send_413(send: Send, limit: int) -> None:
-    body = json.dumps(
-        {
-            "detail": translate(N_("The request is too large: the limit is {size}.").format(size=_human_size(limit))),
-            "code": "payload_too_large",
-        }
-    ).encode()
+def _may_have_body(scope: Scope) -> bool:
+    declared = _header(scope, b"content-length")
+    if declared is not None:
+        return declared.strip() != "0"
+    return _header(scope, b"transfer-encoding") is not None
+
+
+async def _send_413(send: Send, limit: BodyLimit) -> None:
+    body = json.dumps({"detail": translate(limit.message), "code": limit.code}, ensure_ascii=False).encode()
     await send(
         {
             "type": "http.response.start",

@@ -24,6 +24,10 @@ class UploadTooLarge(AppError):
     code = "file_too_large"
 
 
+def upload_too_large(max_bytes: int) -> str:
+    return N_("The file is larger than {megabytes} MB, the most allowed.").format(megabytes=max_bytes // (1024 * 1024))
+
+
 @dataclass
 class ReceivedFile:
     path: Path
@@ -136,8 +140,7 @@ async def receive_file(request: Request, *, field: str, max_bytes: int, tmp_dir:
         raise AppError("The upload is not valid multipart/form-data.", code="bad_multipart") from exc
     if too_large:
         _discard(out, temp_path)
-        raise UploadTooLarge(N_("The file is larger than {megabytes} MB, the most allowed.").format(
-            megabytes=max_bytes // (1024 * 1024)))
+        raise UploadTooLarge(upload_too_large(max_bytes))
     if out is None:
         raise AppError("No file was sent: use the multipart field 'file'.", code="file_missing", status_code=422)
     out.close()

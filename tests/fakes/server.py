@@ -95,8 +95,9 @@ class _ThreadServer(uvicorn.Server):
 class LiveServer:
     """An ASGI app served on ``127.0.0.1:<free port>`` from a daemon thread."""
 
-    def __init__(self, app: Any, *, host: str = "127.0.0.1", startup_timeout: float = 10.0):
+    def __init__(self, app: Any, *, host: str = "127.0.0.1", startup_timeout: float = 10.0, http: str = "h11"):
         self.app = app
+        self.http = http
         self.host = host
         self.startup_timeout = startup_timeout
         self.port: int | None = None
@@ -134,7 +135,7 @@ class LiveServer:
             log_level="warning",
             access_log=False,
             loop="asyncio",
-            http="h11",
+            http=self.http,
             ws="none",
             timeout_graceful_shutdown=1,
         )
