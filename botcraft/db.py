@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+from annotated_types import Ge, Le
 from fastapi import Depends, Request
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -27,6 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.util import await_only
 
 AfterCommit = Callable[[], Awaitable[None] | None]
+
+# Every table's id is an INTEGER: 32 bits on PostgreSQL, 64 on SQLite. A larger number names
+# no row, and handed to the driver it is an error (a 500), so ids that arrive in a path, a
+# query or a body are this type: anything outside it is a 422 before a query is made.
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Ge(1), Le(MAX_ROW_ID)]
 
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",

@@ -8,7 +8,7 @@ from botcraft.agents.schemas import AgentCreate, AgentOut, AgentUpdate, PromptOu
 from botcraft.auth.deps import CurrentUser, SettingsDep
 from botcraft.channels.base import ChannelSetupError
 from botcraft.channels.manager import ChannelManager
-from botcraft.db import DatabaseDep, SessionDep, after_commit
+from botcraft.db import DatabaseDep, RowId, SessionDep, after_commit
 from botcraft.errors import Unprocessable
 from botcraft.knowledge import service as knowledge_service
 from botcraft.knowledge import storage
@@ -29,13 +29,13 @@ async def create_agent(body: AgentCreate, user: CurrentUser, db: SessionDep, set
 
 
 @router.get("/{agent_id}", response_model=AgentOut)
-async def get_agent(agent_id: int, user: CurrentUser, db: SessionDep, settings: SettingsDep) -> AgentOut:
+async def get_agent(agent_id: RowId, user: CurrentUser, db: SessionDep, settings: SettingsDep) -> AgentOut:
     return service.to_out(await service.get_owned(db, user, agent_id), settings.encryption_key)
 
 
 @router.put("/{agent_id}", response_model=AgentOut)
 async def update_agent(
-    agent_id: int, body: AgentUpdate, user: CurrentUser, db: SessionDep, settings: SettingsDep
+    agent_id: RowId, body: AgentUpdate, user: CurrentUser, db: SessionDep, settings: SettingsDep
 ) -> AgentOut:
     agent = await service.get_owned(db, user, agent_id, for_update=True)
     await service.update(db, agent, body, key=settings.encryption_key, allow_private_urls=settings.allow_private_urls)
@@ -44,7 +44,7 @@ async def update_agent(
 
 @router.delete("/{agent_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_agent(
-    agent_id: int, request: Request, user: CurrentUser, db: SessionDep, database: DatabaseDep,
+    agent_id: RowId, request: Request, user: CurrentUser, db: SessionDep, database: DatabaseDep,
     settings: SettingsDep,
 ) -> None:
     agent = await service.get_owned(db, user, agent_id, for_update=True)
@@ -63,14 +63,14 @@ async def delete_agent(
 
 
 @router.post("/{agent_id}/generate_prompt", response_model=PromptOut)
-async def generate_prompt(agent_id: int, user: CurrentUser, db: SessionDep) -> PromptOut:
+async def generate_prompt(agent_id: RowId, user: CurrentUser, db: SessionDep) -> PromptOut:
     agent = await service.get_owned(db, user, agent_id, for_update=True)
     return PromptOut(system_prompt=service.regenerate_prompt(agent))
 
 
 @router.put("/{agent_id}/integrations", response_model=AgentOut)
 async def put_integrations(
-    agent_id: int, body: IntegrationsUpdate, request: Request, user: CurrentUser, db: DatabaseDep,
+    agent_id: RowId, body: IntegrationsUpdate, request: Request, user: CurrentUser, db: DatabaseDep,
     settings: SettingsDep,
 ) -> AgentOut:
     """Check new channel settings with their platform first; store them only when that worked."""

@@ -53,18 +53,28 @@ class AgentCreate(_AgentFields):
         return value
 
 
+def _keep_when_left_out(schema: dict[str, Any]) -> None:
+    # Left out means "keep the current value"; null is no value for these fields.
+    schema.pop("default", None)
+
+
 class AgentUpdate(_AgentFields):
-    name: str | None = Field(default=None, min_length=1, max_length=100)
-    business_description: str | None = Field(default=None, max_length=4000)  # type: ignore[assignment]
-    capabilities: str | None = Field(default=None, max_length=2000)  # type: ignore[assignment]
-    tone: str | None = Field(default=None, max_length=200)  # type: ignore[assignment]
+    """Only the fields sent change. Null clears the optional settings (model, base URL, key,
+    media reply, system prompt: regenerated); for the others it is refused with a 422."""
+
+    name: str = Field(default=None, min_length=1, max_length=100, json_schema_extra=_keep_when_left_out)
+    business_description: str = Field(default=None, max_length=4000, json_schema_extra=_keep_when_left_out)
+    capabilities: str = Field(default=None, max_length=2000, json_schema_extra=_keep_when_left_out)
+    tone: str = Field(default=None, max_length=200, json_schema_extra=_keep_when_left_out)
+    language: Literal["ru", "en"] = Field(default=None, json_schema_extra=_keep_when_left_out)
+    is_active: bool = Field(default=None, json_schema_extra=_keep_when_left_out)
 
     @field_validator("name")
     @classmethod
-    def _name(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
+    def _name(cls, value: str) -> str:
+        if not value.strip():
             raise ValueError(N_("must not be blank"))
-        return value.strip() if value else value
+        return value.strip()
 
 
 class LLMSettingsOut(BaseModel):

@@ -89,9 +89,7 @@ async def update(
     if "llm_api_key" in fields:
         secret = fields.pop("llm_api_key")
         agent.llm_api_key = encrypt(secret, key) if secret else None
-    for name, value in fields.items():
-        if value is None and name in ("name", "business_description", "capabilities", "tone", "is_active"):
-            continue
+    for name, value in fields.items():  # null only reaches the fields that may be empty
         if name == "system_prompt" and value is not None:
             value = value.strip()
         setattr(agent, name, value)

@@ -18,7 +18,7 @@ from botcraft.channels.manager import ChannelManager
 from botcraft.channels.platform_bot import platform_secret
 from botcraft.channels.routes import by_secret_hash
 from botcraft.channels.telegram import WEBHOOK_PATH, secret_hash
-from botcraft.db import DatabaseDep, SessionDep
+from botcraft.db import DatabaseDep, RowId, SessionDep
 from botcraft.errors import AppError, NotFound, Unauthorized
 from botcraft.models import Agent
 
@@ -69,7 +69,7 @@ async def telegram_webhook(request: Request, db: DatabaseDep) -> JSONResponse:
 
 
 class ChannelSelector(BaseModel):
-    agent_id: int | None = None
+    agent_id: RowId | None = None
     channel: str | None = None
 
 
@@ -83,7 +83,7 @@ async def _agents_for(session: Any, user: Any, agent_id: int | None) -> list[Age
 
 @router.get("/channels/status")
 async def channels_status(request: Request, user: CurrentUser, db: SessionDep,
-                          agent_id: int | None = None) -> dict[str, list[dict[str, Any]]]:
+                          agent_id: RowId | None = None) -> dict[str, list[dict[str, Any]]]:
     """Per agent and channel: mode, running, last event, last error (an admin sees every agent)."""
     agents = await _agents_for(db, user, agent_id)
     return {"channels": await manager_from(request).status(db, agents)}
@@ -113,7 +113,7 @@ async def channels_stop(request: Request, user: CurrentUser, db: SessionDep,
 
 
 @router.get("/api/agents/{agent_id}/channels/setup")
-async def channel_setup(agent_id: int, request: Request, user: CurrentUser, db: SessionDep) -> dict[str, Any]:
+async def channel_setup(agent_id: RowId, request: Request, user: CurrentUser, db: SessionDep) -> dict[str, Any]:
     """What to paste into Meta's dashboard (and where Telegram delivers in webhook mode)."""
     await get_owned(db, user, agent_id)
     settings = request.app.state.settings

@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from botcraft.agents.service import get_owned
 from botcraft.auth.deps import CurrentUser
-from botcraft.db import Database, DatabaseDep, SessionDep
+from botcraft.db import Database, DatabaseDep, RowId, SessionDep
 from botcraft.dialogue import service
 from botcraft.dialogue.engine import answer_message
 from botcraft.dialogue.schemas import (
@@ -30,6 +30,8 @@ from botcraft.runtime import Runtime
 
 router = APIRouter(tags=["dialogue"])
 
+# Past this page the offset would overflow the database's integers; nobody has that many.
+MAX_PAGE = 1_000_000
 MANUAL_MODE = N_("This conversation is in manual mode: switch it back to the bot to test answers.")
 
 
@@ -70,7 +72,7 @@ def _runtime(request: Request) -> Runtime:
 
 
 @router.post("/api/agents/{agent_id}/chat", response_model=ChatOut)
-async def chat(agent_id: int, body: ChatIn, user: CurrentUser, db: DatabaseDep, request: Request) -> ChatOut:
+async def chat(agent_id: RowId, body: ChatIn, user: CurrentUser, db: DatabaseDep, request: Request) -> ChatOut:
     message_id, _ = await _ask(db, user, agent_id, body)
     reply = await answer_message(_runtime(request), message_id)
     if reply is None:
@@ -84,7 +86,7 @@ def _sse(event: str, data: object) -> bytes:
 
 @router.post("/api/agents/{agent_id}/chat/stream", response_class=StreamingResponse,
              responses={200: {"content": {"text/event-stream": {}}}})
-async def chat_stream(agent_id: int, body: ChatIn, user: CurrentUser, db: DatabaseDep, request: Request
+async def chat_stream(agent_id: RowId, body: ChatIn, user: CurrentUser, db: DatabaseDep, request: Request
                       ) -> StreamingResponse:
     """Server-sent events: `start` {conversation_id}, `delta` {text}..., then `done` (as /chat) or `error`."""
     message_id, conversation_id = await _ask(db, user, agent_id, body)
@@ -130,10 +132,10 @@ async def chat_stream(agent_id: int, body: ChatIn, user: CurrentUser, db: Databa
 
 @router.get("/api/agents/{agent_id}/conversations", response_model=ConversationPage)
 async def list_conversations(
-    agent_id: int,
+    agent_id: RowId,
     user: CurrentUser,
     db: SessionDep,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
     attention_first: bool = False,
 ) -> ConversationPage:
@@ -146,16 +148,16 @@ async def list_conversations(
 
 
 @router.get("/api/conversations/{conversation_id}", response_model=ConversationOut)
-async def get_conversation(conversation_id: int, user: CurrentUser, db: SessionDep) -> Conversation:
+async def get_conversation(conversation_id: RowId, user: CurrentUser, db: SessionDep) -> Conversation:
     return await service.owned_conversation(db, user, conversation_id)
 
 
 @router.get("/api/conversations/{conversation_id}/messages", response_model=list[MessageOut])
 async def list_messages(
-    conversation_id: int,
+    conversation_id: RowId,
     user: CurrentUser,
     db: SessionDep,
-    before_id: int | None = None,
+    before_id: RowId | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 100,
 ) -> list[Message]:
     conversation = await service.owned_conversation(db, user, conversation_id)
@@ -163,7 +165,7 @@ async def list_messages(
 
 
 @router.post("/api/conversations/{conversation_id}/mode", response_model=ConversationOut)
-async def set_mode(conversation_id: int, body: ModeIn, user: CurrentUser, db: SessionDep) -> Conversation:
+async def set_mode(conversation_id: RowId, body: ModeIn, user: CurrentUser, db: SessionDep) -> Conversation:
     conversation = await service.owned_conversation(db, user, conversation_id)
     service.set_mode(conversation, body.mode)
     await db.flush()
@@ -171,6 +173,6 @@ async def set_mode(conversation_id: int, body: ModeIn, user: CurrentUser, db: Se
 
 
 @router.post("/api/conversations/{conversation_id}/messages", response_model=MessageOut, status_code=201)
-async def owner_reply(conversation_id: int, body: OwnerReplyIn, user: CurrentUser, db: SessionDep) -> Message:
+async def owner_reply(conversation_id: RowId, body: OwnerReplyIn, user: CurrentUser, db: SessionDep) -> Message:
     conversation = await service.owned_conversation(db, user, conversation_id)
     return await service.owner_reply(db, conversation, body.text)

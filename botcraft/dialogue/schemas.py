@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from botcraft.db import RowId
 from botcraft.i18n import N_, StoredText
 
 
@@ -19,7 +20,7 @@ class _Text(BaseModel):
 
 class ChatIn(_Text):
     message: str = Field(min_length=1, max_length=4000)
-    conversation_id: int | None = None
+    conversation_id: RowId | None = None
 
 
 class ChatOut(BaseModel):

@@ -7,7 +7,7 @@ from sqlalchemy import delete
 
 from botcraft.agents.service import get_owned
 from botcraft.auth.deps import CurrentUser, SettingsDep
-from botcraft.db import DatabaseDep, SessionDep, after_commit
+from botcraft.db import DatabaseDep, RowId, SessionDep, after_commit
 from botcraft.knowledge import service, storage
 from botcraft.knowledge.schemas import DocumentOut, SearchOut, UploadOut
 from botcraft.knowledge.search import search
@@ -32,7 +32,7 @@ router = APIRouter(prefix="/api/agents/{agent_id}", tags=["knowledge"])
     },
 )
 async def upload_document(
-    agent_id: int, request: Request, response: Response, user: CurrentUser, db: DatabaseDep, settings: SettingsDep
+    agent_id: RowId, request: Request, response: Response, user: CurrentUser, db: DatabaseDep, settings: SettingsDep
 ) -> UploadOut:
     # Ownership first, so nobody can stream bytes at an agent that is not theirs.
     async with db.transaction(write=False) as session:
@@ -56,20 +56,20 @@ async def upload_document(
 
 
 @router.get("/documents", response_model=list[DocumentOut])
-async def list_documents(agent_id: int, user: CurrentUser, db: SessionDep) -> list[Document]:
+async def list_documents(agent_id: RowId, user: CurrentUser, db: SessionDep) -> list[Document]:
     agent = await get_owned(db, user, agent_id)
     return await service.list_documents(db, agent)
 
 
 @router.get("/documents/{document_id}", response_model=DocumentOut)
-async def get_document(agent_id: int, document_id: int, user: CurrentUser, db: SessionDep) -> Document:
+async def get_document(agent_id: RowId, document_id: RowId, user: CurrentUser, db: SessionDep) -> Document:
     agent = await get_owned(db, user, agent_id)
     return await service.get_document(db, agent, document_id)
 
 
 @router.delete("/documents/{document_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_document(
-    agent_id: int, document_id: int, user: CurrentUser, db: SessionDep, database: DatabaseDep, settings: SettingsDep
+    agent_id: RowId, document_id: RowId, user: CurrentUser, db: SessionDep, database: DatabaseDep, settings: SettingsDep
 ) -> None:
     agent = await get_owned(db, user, agent_id)
     document = await service.get_document(db, agent, document_id)
@@ -84,7 +84,7 @@ async def delete_document(
 
 
 @router.post("/documents/{document_id}/reprocess", status_code=status.HTTP_202_ACCEPTED, response_model=DocumentOut)
-async def reprocess_document(agent_id: int, document_id: int, user: CurrentUser, db: SessionDep) -> Document:
+async def reprocess_document(agent_id: RowId, document_id: RowId, user: CurrentUser, db: SessionDep) -> Document:
     agent = await get_owned(db, user, agent_id, for_update=True)
     document = await service.get_document(db, agent, document_id)
     service.reprocess(db, document)
@@ -94,7 +94,7 @@ async def reprocess_document(agent_id: int, document_id: int, user: CurrentUser,
 
 @router.get("/search", response_model=SearchOut)
 async def search_knowledge(
-    agent_id: int,
+    agent_id: RowId,
     user: CurrentUser,
     db: SessionDep,
     q: Annotated[str, Query(min_length=1, max_length=500)],
