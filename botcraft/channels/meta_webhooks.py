@@ -8,7 +8,6 @@ names no connected agent is logged and still answered 200, so Meta does not retr
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from typing import Any
 
@@ -28,6 +27,7 @@ from botcraft.channels.router import manager_from
 from botcraft.channels.routes import by_route_key
 from botcraft.db import Database, DatabaseDep
 from botcraft.errors import AppError
+from botcraft.jsonbody import load_json_body
 
 log = structlog.get_logger("botcraft.meta")
 router = APIRouter(tags=["channels"])
@@ -64,10 +64,7 @@ async def _ingest(request: Request, db: Database, channel_name: str) -> JSONResp
     if result != SignatureResult.OK:
         detail, code = _SIGNATURE_ERRORS[result]
         raise AppError(detail, code=code, status_code=result.http_status)
-    try:
-        payload = json.loads(raw)
-    except ValueError as exc:
-        raise AppError("The body is not valid JSON.", code="invalid_json") from exc
+    payload = load_json_body(raw)
     events = manager_from(request).get(channel_name).parse(payload if isinstance(payload, dict) else {})
     by_route: dict[str, list[InboundEvent]] = defaultdict(list)
     for event in events:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
@@ -20,6 +19,7 @@ from botcraft.channels.routes import by_secret_hash
 from botcraft.channels.telegram import WEBHOOK_PATH, secret_hash
 from botcraft.db import DatabaseDep, RowId, SessionDep
 from botcraft.errors import AppError, NotFound, Unauthorized
+from botcraft.jsonbody import load_json_body
 from botcraft.models import Agent
 
 router = APIRouter(tags=["channels"])
@@ -30,13 +30,6 @@ def manager_from(request: Request) -> ChannelManager:
     return manager
 
 
-
-
-def _json_body(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise AppError("The body is not valid JSON.", code="invalid_json") from exc
 
 
 @router.get(WEBHOOK_PATH, include_in_schema=False)
@@ -52,14 +45,14 @@ async def telegram_webhook(request: Request, db: DatabaseDep) -> JSONResponse:
         raise Unauthorized("Missing X-Telegram-Bot-Api-Secret-Token.", code="missing_secret")
     platform = request.app.state.runtime.services.get("platform_bot")
     if platform is not None and hmac.compare_digest(secret, platform_secret(request.app.state.settings)):
-        payload = _json_body(await request.body())
+        payload = load_json_body(await request.body())
         await platform.handle(payload if isinstance(payload, dict) else {})
         return JSONResponse({"ok": True})
     route = await by_secret_hash.lookup(db, "telegram", secret_hash(secret))
     if route is None:
         raise Unauthorized("Unknown webhook secret.", code="unknown_secret")
     agent_id, enabled = route
-    payload = _json_body(await request.body())
+    payload = load_json_body(await request.body())
     if not isinstance(payload, dict):
         raise AppError("An update must be a JSON object.", code="invalid_update")
     events = manager_from(request).get("telegram").parse(payload)

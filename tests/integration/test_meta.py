@@ -323,3 +323,19 @@ async def test_an_answer_that_cannot_be_sent_shows_as_failed_and_flags_the_conve
     assert "ответьте клиенту сами" in conversation["attention_reason"]
     messages = (await client.get(f"/api/conversations/{conversation['id']}/messages", headers=headers)).json()
     assert messages[-1]["direction"] == "out" and messages[-1]["status"] == "failed"
+
+
+@pytest.mark.parametrize("channel, secret", [("whatsapp", WA_SECRET), ("instagram", IG_SECRET)])
+@pytest.mark.parametrize("depth", [100_000, 900])
+async def test_deeply_nested_signed_json_is_a_400_and_nothing_is_stored(client, meta, app, channel, secret, depth):
+    # 100,000 levels is past what json.loads can parse; 900 parses but is no payload Meta sends.
+    nested = "[" * depth + "]" * depth
+    body = ('{"object": "whatsapp_business_account", "entry": [{"id": "1029384756", "changes": '
+            '[{"field": "messages", "value": {"messages": [{"from": "79001234567", "id": "wamid.глубоко", '
+            f'"type": "text", "text": {{"body": "Привет", "extra": {nested}}}}}]}}}}]}}]}}').encode()
+    response = await post_signed(client, f"/webhook/{channel}", body, secret)
+    assert response.status_code == 400, response.text
+    assert response.json() == {"detail": "The JSON body is nested too deeply (more than 64 levels).",
+                               "code": "json_too_deep"}
+    async with app.state.db.transaction(write=False) as session:
+        assert await session.scalar(select(func.count()).select_from(ChannelEvent)) == 0
