@@ -6,12 +6,13 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 from sqlalchemy import text
 from starlette.types import Scope
 
@@ -29,6 +30,7 @@ from botcraft.knowledge.router import router as knowledge_router
 from botcraft.knowledge.upload import upload_too_large
 from botcraft.logs import configure_logging
 from botcraft.middleware import BodyLimit, BodySizeLimitMiddleware, RequestContextMiddleware
+from botcraft.openapi import install_openapi
 from botcraft.runtime import Runtime
 from botcraft.services import Background
 
@@ -36,6 +38,20 @@ log = structlog.get_logger("botcraft.app")
 
 WEBAPP_DIR = Path(__file__).parent / "webapp"
 _UPLOAD_PATH = re.compile(r"^/api/agents/\d+/documents/?$")
+
+
+class DatabaseHealth(BaseModel):
+    ok: bool
+    dialect: str
+    error: str | None = None
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "degraded"]
+    version: str
+    env: str
+    database: DatabaseHealth
+    configured: dict[str, Any]
 
 
 class RevalidatedStaticFiles(StaticFiles):
@@ -80,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.login_limiter = LoginLimiter(settings.login_attempts_per_minute, settings.rate_limit_storage_uri)
     install_error_handlers(app)
+    install_openapi(app)
 
     def body_limit(scope: Scope) -> BodyLimit:
         if _UPLOAD_PATH.match(scope["path"]):
@@ -100,7 +117,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(channels_router)
     app.include_router(meta_webhooks_router)
 
-    @app.get("/health", tags=["health"])
+    @app.get("/health", tags=["health"], response_model=HealthOut, responses={
+        503: {"model": HealthOut, "description": "The database does not answer: `status` is degraded"}})
     async def health() -> JSONResponse:
         db: Database = app.state.db
         try:

@@ -12,6 +12,7 @@ from botcraft.db import DatabaseDep, RowId, SessionDep, after_commit
 from botcraft.errors import Unprocessable
 from botcraft.knowledge import service as knowledge_service
 from botcraft.knowledge import storage
+from botcraft.openapi import errors
 
 router = APIRouter(prefix="/api/agents", tags=["agents"])
 
@@ -21,7 +22,7 @@ async def list_agents(user: CurrentUser, db: SessionDep, settings: SettingsDep) 
     return [service.to_out(a, settings.encryption_key) for a in await service.list_for(db, user)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=AgentOut)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=AgentOut, responses=errors(409))
 async def create_agent(body: AgentCreate, user: CurrentUser, db: SessionDep, settings: SettingsDep) -> AgentOut:
     agent = await service.create(db, user, body, limit=settings.max_agents_per_user, key=settings.encryption_key,
                                  allow_private_urls=settings.allow_private_urls)
@@ -68,7 +69,7 @@ async def generate_prompt(agent_id: RowId, user: CurrentUser, db: SessionDep) ->
     return PromptOut(system_prompt=service.regenerate_prompt(agent))
 
 
-@router.put("/{agent_id}/integrations", response_model=AgentOut)
+@router.put("/{agent_id}/integrations", response_model=AgentOut, responses=errors(409))
 async def put_integrations(
     agent_id: RowId, body: IntegrationsUpdate, request: Request, user: CurrentUser, db: DatabaseDep,
     settings: SettingsDep,

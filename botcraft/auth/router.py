@@ -19,6 +19,7 @@ from botcraft.db import SessionDep
 from botcraft.errors import AppError, Unauthorized
 from botcraft.middleware import client_ip
 from botcraft.models import User
+from botcraft.openapi import errors
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -42,21 +43,21 @@ async def _token_response(
     return TokenOut(access_token=issued.token, expires_at=issued.expires_at, user=UserOut.model_validate(user))
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=TokenOut)
+@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=TokenOut, responses=errors(409, 429))
 async def register(body: Registration, request: Request, db: SessionDep, settings: SettingsDep) -> TokenOut:
     await _limiter(request).hit(f"register-ip:{client_ip(request.scope)}")
     user = await service.register(db, body.email, body.password, body.display_name)
     return await _token_response(db, request, settings, user)
 
 
-@router.post("/email", response_model=TokenOut)
+@router.post("/email", response_model=TokenOut, responses=errors(401, 429))
 async def login_email(body: EmailCredentials, request: Request, db: SessionDep, settings: SettingsDep) -> TokenOut:
     await _limiter(request).hit(f"ip:{client_ip(request.scope)}", f"account:{body.email}")
     user = await service.authenticate_email(db, body.email, body.password)
     return await _token_response(db, request, settings, user)
 
 
-@router.post("/telegram", response_model=TokenOut)
+@router.post("/telegram", response_model=TokenOut, responses=errors(401, 409, 429, 503))
 async def login_telegram(
     body: TelegramLogin,
     request: Request,

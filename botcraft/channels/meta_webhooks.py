@@ -28,6 +28,7 @@ from botcraft.channels.routes import by_route_key
 from botcraft.db import Database, DatabaseDep
 from botcraft.errors import AppError
 from botcraft.jsonbody import load_json_body
+from botcraft.openapi import errors, webhook_body
 
 log = structlog.get_logger("botcraft.meta")
 router = APIRouter(tags=["channels"])
@@ -38,8 +39,7 @@ _SIGNATURE_ERRORS = {
     SignatureResult.NOT_CONFIGURED: ("The app secret for this webhook is not configured on the server.",
                                      "webhook_not_configured"),
 }
-
-
+_WEBHOOK_ERRORS = errors(400, 401, 403, 503)
 
 
 def _secrets(request: Request, channel: str) -> tuple[str, str]:
@@ -53,7 +53,8 @@ def _verify_get(request: Request, channel: str) -> PlainTextResponse:
     verify_token, _ = _secrets(request, channel)
     challenge = verify_challenge(request.query_params, verify_token or None)
     if challenge is None:
-        return PlainTextResponse("Verification failed.", status_code=403)
+        raise AppError("Verification failed: the verify token does not match.", code="verify_token_mismatch",
+                       status_code=403)
     return PlainTextResponse(challenge)
 
 
@@ -80,21 +81,21 @@ async def _ingest(request: Request, db: Database, channel_name: str) -> JSONResp
     return JSONResponse({"ok": True})
 
 
-@router.get("/webhook/whatsapp", response_class=PlainTextResponse)
+@router.get("/webhook/whatsapp", response_class=PlainTextResponse, responses=errors(403))
 async def whatsapp_verify(request: Request) -> Any:
     return _verify_get(request, "whatsapp")
 
 
-@router.post("/webhook/whatsapp")
+@router.post("/webhook/whatsapp", responses=_WEBHOOK_ERRORS, openapi_extra=webhook_body(SIGNATURE_HEADER))
 async def whatsapp_webhook(request: Request, db: DatabaseDep) -> JSONResponse:
     return await _ingest(request, db, "whatsapp")
 
 
-@router.get("/webhook/instagram", response_class=PlainTextResponse)
+@router.get("/webhook/instagram", response_class=PlainTextResponse, responses=errors(403))
 async def instagram_verify(request: Request) -> Any:
     return _verify_get(request, "instagram")
 
 
-@router.post("/webhook/instagram")
+@router.post("/webhook/instagram", responses=_WEBHOOK_ERRORS, openapi_extra=webhook_body(SIGNATURE_HEADER))
 async def instagram_webhook(request: Request, db: DatabaseDep) -> JSONResponse:
     return await _ingest(request, db, "instagram")

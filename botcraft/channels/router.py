@@ -21,6 +21,7 @@ from botcraft.db import DatabaseDep, RowId, SessionDep
 from botcraft.errors import AppError, NotFound, Unauthorized
 from botcraft.jsonbody import load_json_body
 from botcraft.models import Agent
+from botcraft.openapi import errors, webhook_body
 
 router = APIRouter(tags=["channels"])
 
@@ -37,7 +38,8 @@ async def telegram_webhook_health() -> dict[str, bool]:
     return {"ok": True}
 
 
-@router.post(WEBHOOK_PATH)
+@router.post(WEBHOOK_PATH, responses=errors(400, 401),
+             openapi_extra=webhook_body("X-Telegram-Bot-Api-Secret-Token"))
 async def telegram_webhook(request: Request, db: DatabaseDep) -> JSONResponse:
     """Telegram updates for every agent's bot, routed by X-Telegram-Bot-Api-Secret-Token."""
     secret = request.headers.get("x-telegram-bot-api-secret-token")
@@ -74,7 +76,7 @@ async def _agents_for(session: Any, user: Any, agent_id: int | None) -> list[Age
     return await list_for(session, user)
 
 
-@router.get("/channels/status")
+@router.get("/channels/status", responses=errors(404))
 async def channels_status(request: Request, user: CurrentUser, db: SessionDep,
                           agent_id: RowId | None = None) -> dict[str, list[dict[str, Any]]]:
     """Per agent and channel: mode, running, last event, last error (an admin sees every agent)."""
@@ -93,13 +95,13 @@ async def _switch(request: Request, user: Any, db: Any, selector: ChannelSelecto
     return {"channels": await manager.status(db, agents)}
 
 
-@router.post("/channels/start")
+@router.post("/channels/start", responses=errors(404))
 async def channels_start(request: Request, user: CurrentUser, db: SessionDep,
                          selector: Annotated[ChannelSelector, Body()] = ChannelSelector()) -> dict[str, Any]:
     return await _switch(request, user, db, selector, True)
 
 
-@router.post("/channels/stop")
+@router.post("/channels/stop", responses=errors(404))
 async def channels_stop(request: Request, user: CurrentUser, db: SessionDep,
                         selector: Annotated[ChannelSelector, Body()] = ChannelSelector()) -> dict[str, Any]:
     return await _switch(request, user, db, selector, False)

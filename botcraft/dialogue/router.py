@@ -26,6 +26,7 @@ from botcraft.dialogue.schemas import (
 from botcraft.errors import Conflict, NotFound
 from botcraft.i18n import N_, t
 from botcraft.models import Conversation, Message, User
+from botcraft.openapi import errors
 from botcraft.runtime import Runtime
 
 router = APIRouter(tags=["dialogue"])
@@ -71,7 +72,7 @@ def _runtime(request: Request) -> Runtime:
     return runtime
 
 
-@router.post("/api/agents/{agent_id}/chat", response_model=ChatOut)
+@router.post("/api/agents/{agent_id}/chat", response_model=ChatOut, responses=errors(409))
 async def chat(agent_id: RowId, body: ChatIn, user: CurrentUser, db: DatabaseDep, request: Request) -> ChatOut:
     message_id, _ = await _ask(db, user, agent_id, body)
     reply = await answer_message(_runtime(request), message_id)
@@ -80,12 +81,18 @@ async def chat(agent_id: RowId, body: ChatIn, user: CurrentUser, db: DatabaseDep
     return await _chat_out(db, reply)
 
 
+_SSE_EVENT = {  # one server-sent event; `data` is JSON (as /chat for `done`, an error for `error`)
+    "type": "object", "required": ["event", "data"],
+    "properties": {"event": {"enum": ["start", "delta", "done", "error"]}, "data": {"type": "string"}},
+}
+
+
 def _sse(event: str, data: object) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n".encode()
 
 
 @router.post("/api/agents/{agent_id}/chat/stream", response_class=StreamingResponse,
-             responses={200: {"content": {"text/event-stream": {}}}})
+             responses={200: {"content": {"text/event-stream": {"schema": _SSE_EVENT}}}, **errors(409)})
 async def chat_stream(agent_id: RowId, body: ChatIn, user: CurrentUser, db: DatabaseDep, request: Request
                       ) -> StreamingResponse:
     """Server-sent events: `start` {conversation_id}, `delta` {text}..., then `done` (as /chat) or `error`."""

@@ -13,6 +13,7 @@ from botcraft.knowledge.schemas import DocumentOut, SearchOut, UploadOut
 from botcraft.knowledge.search import search
 from botcraft.knowledge.upload import receive_file
 from botcraft.models import Document
+from botcraft.openapi import errors
 
 router = APIRouter(prefix="/api/agents/{agent_id}", tags=["knowledge"])
 
@@ -21,6 +22,10 @@ router = APIRouter(prefix="/api/agents/{agent_id}", tags=["knowledge"])
     "/documents",
     status_code=status.HTTP_201_CREATED,
     response_model=UploadOut,
+    responses={
+        200: {"model": UploadOut, "description": "The same file is already there: that document, `duplicate` true"},
+        **errors(400, 409, 413, 415),
+    },
     openapi_extra={
         "requestBody": {
             "content": {"multipart/form-data": {"schema": {
