@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SCREENSHOTS := test-artifacts/screenshots
 
-.PHONY: lock run test test-sqlite test-postgres bench lint migrate worker messages clean
+.PHONY: lock run test test-sqlite test-postgres fuzz bench lint migrate worker messages clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,15 @@ test-sqlite: $(STAMP)
 
 test-postgres: $(STAMP)
 	BOTCRAFT_TEST_DB=postgresql $(BIN)/python -m pytest $(ARGS)
+
+# The API fuzzing of `make test`, longer and with fresh randomness each run, on both databases.
+FUZZ_EXAMPLES ?= 150
+fuzz: $(STAMP)
+	@scripts/system-deps.sh test
+	BOTCRAFT_TEST_DB=sqlite BOTCRAFT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) BOTCRAFT_FUZZ_RANDOM=1 \
+		$(BIN)/python -m pytest tests/integration/test_api_fuzz.py -p no:timeout $(ARGS)
+	BOTCRAFT_TEST_DB=postgresql BOTCRAFT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) BOTCRAFT_FUZZ_RANDOM=1 \
+		$(BIN)/python -m pytest tests/integration/test_api_fuzz.py -p no:timeout $(ARGS)
 
 bench: $(STAMP)
 	@scripts/system-deps.sh bench
