@@ -94,7 +94,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.login_limiter = LoginLimiter(settings.login_attempts_per_minute, settings.rate_limit_storage_uri)
+    app.state.login_limiter = LoginLimiter(
+        settings.login_attempts_per_minute, settings.rate_limit_storage_uri,
+        account_ceiling=settings.login_attempts_per_account_per_minute,
+        address_ceiling=settings.login_attempts_per_address_per_minute,
+    )
     install_error_handlers(app)
     install_openapi(app)
 

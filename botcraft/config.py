@@ -58,7 +58,9 @@ class Settings(BaseSettings):
     document_time_limit_seconds: float = Field(120.0, alias="DOCUMENT_TIME_LIMIT_SECONDS")
     parser_processes: int = Field(2, alias="PARSER_PROCESSES")
     max_request_body_kb: int = Field(256, alias="MAX_REQUEST_BODY_KB")
-    login_attempts_per_minute: int = Field(10, alias="LOGIN_ATTEMPTS_PER_MINUTE")
+    login_attempts_per_minute: int = Field(10, alias="LOGIN_ATTEMPTS_PER_MINUTE")  # per account and address
+    login_attempts_per_account_per_minute: int = Field(100, alias="LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE")
+    login_attempts_per_address_per_minute: int = Field(100, alias="LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE")
     rate_limit_storage_uri: str = Field("memory://", alias="RATE_LIMIT_STORAGE_URI")
 
     # Telegram

@@ -45,14 +45,14 @@ async def _token_response(
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, response_model=TokenOut, responses=errors(409, 429))
 async def register(body: Registration, request: Request, db: SessionDep, settings: SettingsDep) -> TokenOut:
-    await _limiter(request).hit(f"register-ip:{client_ip(request.scope)}")
+    await _limiter(request).from_address("register", client_ip(request.scope))
     user = await service.register(db, body.email, body.password, body.display_name)
     return await _token_response(db, request, settings, user)
 
 
 @router.post("/email", response_model=TokenOut, responses=errors(401, 429))
 async def login_email(body: EmailCredentials, request: Request, db: SessionDep, settings: SettingsDep) -> TokenOut:
-    await _limiter(request).hit(f"ip:{client_ip(request.scope)}", f"account:{body.email}")
+    await _limiter(request).sign_in(body.email, client_ip(request.scope))
     user = await service.authenticate_email(db, body.email, body.password)
     return await _token_response(db, request, settings, user)
 
@@ -65,7 +65,7 @@ async def login_telegram(
     settings: SettingsDep,
     principal: OptionalPrincipal,
 ) -> TokenOut:
-    await _limiter(request).hit(f"ip:{client_ip(request.scope)}")
+    await _limiter(request).from_address("telegram", client_ip(request.scope))
     if not settings.telegram_token:
         raise AppError(
             "Telegram sign-in is not set up on this server (TELEGRAM_TOKEN is empty).",
@@ -78,7 +78,7 @@ async def login_telegram(
         )
     except InitDataError as exc:
         raise Unauthorized(str(exc), code="invalid_init_data") from exc
-    await _limiter(request).hit(f"account:tg:{identity.telegram_id}")
+    await _limiter(request).sign_in(f"tg:{identity.telegram_id}", client_ip(request.scope))
     current = await db.merge(principal.user) if principal else None
     user = await service.telegram_user(db, identity, current)
     return await _token_response(db, request, settings, user)

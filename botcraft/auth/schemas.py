@@ -32,6 +32,13 @@ class Registration(EmailCredentials):
     password: str = Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH)
     display_name: str | None = Field(default=None, max_length=255)
 
+    @field_validator("password")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be only spaces")
+        return value
+
 
 class TelegramLogin(BaseModel):
     init_data: str = Field(alias="initData", min_length=1, max_length=8192)

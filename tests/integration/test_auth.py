@@ -157,3 +157,43 @@ async def test_signed_in_email_user_links_telegram(telegram_settings, client):
 async def test_telegram_login_without_a_configured_bot_is_503(client):
     response = await client.post("/api/auth/telegram", json={"initData": make_init_data()})
     assert response.status_code == 503 and response.json()["code"] == "telegram_not_configured"
+
+
+@pytest.mark.parametrize("password", [" " * 8, "\t" * 10, " \u00a0 \u2003   \n"])
+async def test_a_password_of_only_spaces_is_refused_in_words(client, password):
+    response = await client.post("/api/auth/register", json={"email": "pustoy@example.com", "password": password})
+    assert response.status_code == 422
+    assert response.json()["errors"] == [{"field": "password", "message": "Value error, must not be only spaces"}]
+
+
+async def test_a_strangers_wrong_guesses_do_not_lock_the_owner_out(app):
+    """Ten wrong passwords from another address; the owner still signs in from their own."""
+    import httpx
+
+    def from_address(ip: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, client=(ip, 40000))
+        return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+    async with from_address("198.51.100.7") as owner, from_address("203.0.113.66") as stranger:
+        await sign_up(owner, "vladelec@example.com")
+        for _ in range(12):
+            guess = await stranger.post("/api/auth/email", json={"email": "vladelec@example.com", "password": "угадаю-пароль"})
+        assert guess.status_code == 429
+        assert int(guess.headers["Retry-After"]) >= 1
+        signed_in = await owner.post("/api/auth/email", json={"email": "vladelec@example.com", "password": PASSWORD})
+        assert signed_in.status_code == 200, signed_in.text
+
+
+async def test_guesses_from_many_addresses_meet_the_per_account_ceiling(app, settings):
+    import httpx
+
+    app.state.login_limiter = type(app.state.login_limiter)(3, account_ceiling=5, address_ceiling=50)
+    statuses = []
+    for n in range(7):
+        transport = httpx.ASGITransport(app=app, client=(f"203.0.113.{n + 1}", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            if n == 0:
+                await sign_up(c, "vladelec@example.com")
+            r = await c.post("/api/auth/email", json={"email": "vladelec@example.com", "password": "угадаю-пароль"})
+            statuses.append(r.status_code)
+    assert statuses == [401] * 5 + [429] * 2
