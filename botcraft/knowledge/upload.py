@@ -24,6 +24,14 @@ class UploadTooLarge(AppError):
     code = "file_too_large"
 
 
+# A part's headers (its Content-Disposition carries the file name) may be this long; past
+# that the owner is told the name is too long, rather than that the upload is broken.
+# The name kept is cut to 255 characters anyway (_clean_name).
+MAX_PART_HEADER_BYTES = 8192
+FILENAME_TOO_LONG = ("The file name is too long (the part's headers are over 8 KB); "
+                     "rename the file with a shorter name and upload it again.")
+
+
 def upload_too_large(max_bytes: int) -> str:
     return N_("The file is larger than {megabytes} MB, the most allowed.").format(megabytes=max_bytes // (1024 * 1024))
 
@@ -76,6 +84,8 @@ async def receive_file(request: Request, *, field: str, max_bytes: int, tmp_dir:
 
     def on_header_value(data: bytes, start: int, end: int) -> None:
         header_value.extend(data[start:end])
+        if len(header_field) + len(header_value) > MAX_PART_HEADER_BYTES:
+            raise AppError(FILENAME_TOO_LONG, code="filename_too_long", status_code=422)
 
     def on_header_end() -> None:
         headers = state["headers"]
@@ -122,6 +132,9 @@ async def receive_file(request: Request, *, field: str, max_bytes: int, tmp_dir:
             "on_part_data": on_part_data,
             "on_part_end": on_part_end,
         },
+        # Ours (on_header_value) is the limit that counts: the parser's own would end in its
+        # generic error, and it checks byte by byte, before our callback sees a chunk.
+        max_header_size=1 << 30,
     )
     try:
         async for chunk in request.stream():

@@ -203,3 +203,23 @@ async def test_another_users_documents_are_404(client, owner, workers, tmp_path)
     assert (await client.delete(f"{base}/documents/{doc['id']}", headers=stranger)).status_code == 404
     assert (await client.get(f"{base}/search", params={"q": "прайс"}, headers=stranger)).status_code == 404
     assert (await upload(client, stranger, agent_id, tmp_path / "d.pdf")).status_code == 404
+
+
+@pytest.mark.parametrize("length", [20_000, 100_000])
+async def test_a_very_long_file_name_is_refused_in_words(client, owner, tmp_path, settings, length):
+    headers, agent_id = owner
+    pdf = docgen.make_pdf(tmp_path / "прайс.pdf", ["Доставка по Москве — 300 рублей."])
+    response = await upload(client, headers, agent_id, pdf, "прайс" * (length // 10) + ".pdf")
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "filename_too_long"
+    assert "file name is too long" in response.json()["detail"]
+    assert not list((settings.data_dir / "tmp").iterdir())
+
+
+async def test_a_long_file_name_under_the_limit_is_kept_cut_to_255_characters(client, owner, tmp_path):
+    headers, agent_id = owner
+    pdf = docgen.make_pdf(tmp_path / "прайс.pdf", ["Доставка по Москве — 300 рублей."])
+    response = await upload(client, headers, agent_id, pdf, "прайс-лист " * 300 + ".pdf")
+    assert response.status_code == 201, response.text
+    assert response.json()["filename"].startswith("прайс-лист")
+    assert len(response.json()["filename"]) == 255
