@@ -60,14 +60,15 @@ def _keep_when_left_out(schema: dict[str, Any]) -> None:
 
 class AgentUpdate(_AgentFields):
     """Only the fields sent change. Null clears the optional settings (model, base URL, key,
-    media reply, system prompt: regenerated); for the others it is refused with a 422."""
+    media reply, system prompt: regenerated); for the others it is refused with a 422.
+    (Their default None only stands for "left out": it is never validated nor stored.)"""
 
-    name: str = Field(default=None, min_length=1, max_length=100, json_schema_extra=_keep_when_left_out)
-    business_description: str = Field(default=None, max_length=4000, json_schema_extra=_keep_when_left_out)
-    capabilities: str = Field(default=None, max_length=2000, json_schema_extra=_keep_when_left_out)
-    tone: str = Field(default=None, max_length=200, json_schema_extra=_keep_when_left_out)
-    language: Literal["ru", "en"] = Field(default=None, json_schema_extra=_keep_when_left_out)
-    is_active: bool = Field(default=None, json_schema_extra=_keep_when_left_out)
+    name: str = Field(default=None, min_length=1, max_length=100, json_schema_extra=_keep_when_left_out)  # type: ignore[assignment]
+    business_description: str = Field(default=None, max_length=4000, json_schema_extra=_keep_when_left_out)  # type: ignore[assignment]
+    capabilities: str = Field(default=None, max_length=2000, json_schema_extra=_keep_when_left_out)  # type: ignore[assignment]
+    tone: str = Field(default=None, max_length=200, json_schema_extra=_keep_when_left_out)  # type: ignore[assignment]
+    language: Literal["ru", "en"] = Field(default=None, json_schema_extra=_keep_when_left_out)  # type: ignore[arg-type]
+    is_active: bool = Field(default=None, json_schema_extra=_keep_when_left_out)  # type: ignore[assignment]
 
     @field_validator("name")
     @classmethod

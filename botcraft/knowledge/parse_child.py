@@ -8,6 +8,9 @@ batch, so it never holds a whole 150,000-row price list in memory.
 Running apart means a hostile file can at worst kill this process: the parent enforces
 the time limit by killing it, and the memory limit below keeps a decompression trick
 from taking the machine down.
+
+It dies with its parent (`python -m botcraft.knowledge.parse_child <parent pid>`; see
+child_lifetime.py), so a server killed with SIGKILL leaves no parser burning a core.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import TextIO
 
 from botcraft.i18n import N_
+from botcraft.knowledge.child_lifetime import bind_to_parent
 
 MEMORY_LIMIT_BYTES = 2 * 1024 * 1024 * 1024
 
@@ -55,6 +59,8 @@ def parse(path: Path, file_type: str, limits: dict[str, object], out: TextIO) ->
 
 
 def main() -> None:
+    if len(sys.argv) > 1:
+        bind_to_parent(int(sys.argv[1]))
     _limit_memory()
     # A short-lived process that builds many small objects: the cyclic collector would
     # only spend time (about 15% of a large XLSX) finding nothing to free.

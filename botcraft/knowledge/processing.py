@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -57,7 +58,7 @@ async def parse_in_child(path: Path, file_type: str, limits: ParseLimits, out: P
     """Run the parser child; its chunks are left in `out` as JSON lines. Returns the page count."""
     request = json.dumps({"path": str(path), "file_type": file_type, "limits": asdict(limits), "out": str(out)})
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "botcraft.knowledge.parse_child",
+        sys.executable, "-m", "botcraft.knowledge.parse_child", str(os.getpid()),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )
     try:

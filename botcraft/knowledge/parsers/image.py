@@ -12,6 +12,7 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 from botcraft.i18n import N_
+from botcraft.knowledge.child_lifetime import kill_with_parent_hook
 from botcraft.knowledge.parsers.base import (
     Deadline,
     Extraction,
@@ -79,6 +80,8 @@ def ocr_image(image: Image.Image, languages: str, timeout: float) -> str:
             timeout=timeout,
             env=env,
             check=False,
+            # Dies with the parser child, as the child dies with the server.
+            preexec_fn=kill_with_parent_hook(),
         )
     except subprocess.TimeoutExpired as exc:
         raise ExtractionError(_too_slow()) from exc
