@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from botcraft.errors import AppError
+from botcraft.i18n import N_
 
 MAX_DEPTH = 64
 
@@ -29,7 +30,8 @@ def load_json_body(raw: bytes, *, max_depth: int = MAX_DEPTH) -> Any:
 
 
 def _too_deep(max_depth: int) -> AppError:
-    return AppError(f"The JSON body is nested too deeply (more than {max_depth} levels).", code="json_too_deep")
+    return AppError(N_("The JSON body is nested too deeply (more than {levels} levels).").format(levels=max_depth),
+                    code="json_too_deep")
 
 
 def _deeper_than(value: Any, max_depth: int) -> bool:

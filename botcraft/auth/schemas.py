@@ -36,7 +36,7 @@ class Registration(EmailCredentials):
     @classmethod
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("must not be only spaces")
+            raise ValueError(N_("must not be only spaces"))
         return value
 
 

@@ -28,8 +28,8 @@ class UploadTooLarge(AppError):
 # that the owner is told the name is too long, rather than that the upload is broken.
 # The name kept is cut to 255 characters anyway (_clean_name).
 MAX_PART_HEADER_BYTES = 8192
-FILENAME_TOO_LONG = ("The file name is too long (the part's headers are over 8 KB); "
-                     "rename the file with a shorter name and upload it again.")
+FILENAME_TOO_LONG = N_("The file name is too long (the part's headers are over 8 KB); "
+                       "rename the file with a shorter name and upload it again.")
 
 
 def upload_too_large(max_bytes: int) -> str:

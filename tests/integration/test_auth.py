@@ -163,7 +163,7 @@ async def test_telegram_login_without_a_configured_bot_is_503(client):
 async def test_a_password_of_only_spaces_is_refused_in_words(client, password):
     response = await client.post("/api/auth/register", json={"email": "pustoy@example.com", "password": password})
     assert response.status_code == 422
-    assert response.json()["errors"] == [{"field": "password", "message": "Value error, must not be only spaces"}]
+    assert response.json()["errors"] == [{"field": "password", "message": "не может состоять только из пробелов"}]
 
 
 async def test_a_strangers_wrong_guesses_do_not_lock_the_owner_out(app):

@@ -212,7 +212,7 @@ async def test_a_very_long_file_name_is_refused_in_words(client, owner, tmp_path
     response = await upload(client, headers, agent_id, pdf, "прайс" * (length // 10) + ".pdf")
     assert response.status_code == 422, response.text
     assert response.json()["code"] == "filename_too_long"
-    assert "file name is too long" in response.json()["detail"]
+    assert "Слишком длинное имя файла" in response.json()["detail"]
     assert not list((settings.data_dir / "tmp").iterdir())
 
 

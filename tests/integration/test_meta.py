@@ -335,7 +335,7 @@ async def test_deeply_nested_signed_json_is_a_400_and_nothing_is_stored(client, 
             f'"type": "text", "text": {{"body": "Привет", "extra": {nested}}}}}]}}}}]}}]}}').encode()
     response = await post_signed(client, f"/webhook/{channel}", body, secret)
     assert response.status_code == 400, response.text
-    assert response.json() == {"detail": "The JSON body is nested too deeply (more than 64 levels).",
+    assert response.json() == {"detail": "JSON в запросе вложен слишком глубоко (больше 64 уровней).",
                                "code": "json_too_deep"}
     async with app.state.db.transaction(write=False) as session:
         assert await session.scalar(select(func.count()).select_from(ChannelEvent)) == 0

@@ -62,13 +62,13 @@ def test_too_large_upload_reaches_urllib_httpx_and_curl_as_413_with_its_reason(s
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=30)  # noqa: S310 - loopback
     assert refused.value.code == 413
-    assert "1 MB" in json.loads(refused.value.read())["detail"]
+    assert "1 МБ" in json.loads(refused.value.read())["detail"]
 
     with httpx.Client(timeout=30) as c:
         response = c.post(url, content=body, headers={**headers, "Content-Type": content_type})
         assert response.status_code == 413
         assert response.json()["code"] in ("file_too_large", "payload_too_large")
-        assert "1 MB" in response.json()["detail"]
+        assert "1 МБ" in response.json()["detail"]
         # The connection is still good for the next request, or closed cleanly.
         assert c.get(f"{service.url}/api/agents", headers=headers).status_code == 200
 
@@ -85,7 +85,7 @@ def test_too_large_upload_reaches_urllib_httpx_and_curl_as_413_with_its_reason(s
             assert done.returncode == 0, done.stderr
             text, status = done.stdout.rsplit("\n", 1)
             assert status == "413", (expect, done.stdout)
-            assert "1 MB" in json.loads(text)["detail"]
+            assert "1 МБ" in json.loads(text)["detail"]
 
 
 def test_too_large_chunked_upload_is_a_413_that_httpx_receives(service, owner):
@@ -101,7 +101,7 @@ def test_too_large_chunked_upload_is_a_413_that_httpx_receives(service, owner):
         response = c.post(f"{service.url}/api/agents/{agent_id}/documents", content=chunks(),
                           headers={**headers, "Content-Type": f"multipart/form-data; boundary={boundary}"})
     assert response.status_code == 413
-    assert response.json() == {"detail": "The file is larger than 1 MB, the most allowed.", "code": "file_too_large"}
+    assert response.json() == {"detail": "Файл больше 1 МБ — это предельный размер.", "code": "file_too_large"}
 
 
 def test_too_large_json_body_is_a_413_that_httpx_receives(service, owner):
@@ -110,8 +110,7 @@ def test_too_large_json_body_is_a_413_that_httpx_receives(service, owner):
         response = c.post("/api/agents", headers=headers,
                           json={"name": "Кафе", "business_description": "ы" * 20_000_000})
     assert response.status_code == 413
-    assert response.json() == {"detail": "The request is too large: the limit is 256 KB.",
-                               "code": "payload_too_large"}
+    assert response.json() == {"detail": "Запрос слишком большой: предел — 256 KB.", "code": "payload_too_large"}
 
 
 def test_refusing_an_upload_for_another_users_agent_is_received_too(service, owner):
@@ -162,8 +161,7 @@ def test_a_500_keeps_the_keep_alive_connection_and_logs_the_request_id(settings,
             assert first.startswith(b"HTTP/1.1 500"), first
             assert b"x-request-id: boom-42" in first.lower()
             body = json.loads(first.split(b"\r\n\r\n", 1)[1])
-            assert body == {"detail": "Something went wrong on our side; please try again.",
-                            "code": "internal_error"}
+            assert body == {"detail": "У нас что-то пошло не так — попробуйте ещё раз.", "code": "internal_error"}
             second = _http_exchange(sock, b"GET /test-only/boom HTTP/1.1\r\nHost: x\r\n\r\n")
             assert second.startswith(b"HTTP/1.1 500"), f"{http}: the connection was dropped after a 500"
     logged = [r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg.get("event") == "unhandled_error"]
