@@ -7,7 +7,7 @@ valid (positive) and invalid (negative) cases, so that generated bodies and quer
 reach the code behind the ownership checks; then valid cases with generated ids. Checks: no
 server error, and status code, content type, headers and body schema as the document says.
 
-Budget: BOTCRAFT_FUZZ_EXAMPLES cases per operation and mode (default 6, deterministic, for
+Budget: BOTCRAFT_FUZZ_EXAMPLES cases per operation and mode (default 5, deterministic, for
 `make test`); `make fuzz` runs many more with fresh randomness.
 """
 
@@ -36,7 +36,7 @@ from tests.conftest import IG_SECRET, WA_SECRET
 from tests.helpers import PASSWORD
 from tests.service_process import ServiceProcess
 
-EXAMPLES = int(os.environ.get("BOTCRAFT_FUZZ_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("BOTCRAFT_FUZZ_EXAMPLES", "5"))
 RANDOM = os.environ.get("BOTCRAFT_FUZZ_RANDOM") == "1"
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
