@@ -45,9 +45,9 @@ FUZZ_EXAMPLES ?= 150
 fuzz: $(STAMP)
 	@scripts/system-deps.sh test
 	BOTCRAFT_TEST_DB=sqlite BOTCRAFT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) BOTCRAFT_FUZZ_RANDOM=1 \
-		$(BIN)/python -m pytest tests/integration/test_api_fuzz.py -p no:timeout $(ARGS)
+		$(BIN)/python -m pytest tests/integration/test_api_fuzz.py $(ARGS)
 	BOTCRAFT_TEST_DB=postgresql BOTCRAFT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) BOTCRAFT_FUZZ_RANDOM=1 \
-		$(BIN)/python -m pytest tests/integration/test_api_fuzz.py -p no:timeout $(ARGS)
+		$(BIN)/python -m pytest tests/integration/test_api_fuzz.py $(ARGS)
 
 bench: $(STAMP)
 	@scripts/system-deps.sh bench

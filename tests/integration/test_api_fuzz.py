@@ -91,7 +91,7 @@ def _run(operation: Any, strategy: st.SearchStrategy[Any], url: str, headers: di
     return None
 
 
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(120 + 40 * EXAMPLES)  # about 16 s per example for all operations
 def test_schemathesis_finds_no_server_error_and_no_answer_off_the_document(settings, tg, meta, tmp_path):
     # Configured as in production: the platform bot and both Meta apps, so that a 503 for a
     # missing setting is not the expected answer of any route.
