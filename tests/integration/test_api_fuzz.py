@@ -80,6 +80,10 @@ def _run(operation: Any, strategy: st.SearchStrategy[Any], url: str, headers: di
                          phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate])
     @hypothesis.given(case=strategy)
     def run(case: Any) -> None:
+        if isinstance(case.body, dict) and "llm_base_url" in case.body:
+            # The server resolves an owner's URL when it is saved and calls it for a chat: a
+            # generated one could be any host on the internet, which tests never reach.
+            case.body["llm_base_url"] = None
         case.call_and_validate(base_url=url, headers=headers, checks=CHECKS, timeout=60)
 
     try:
