@@ -69,6 +69,7 @@ async def create(
         llm_base_url=data.llm_base_url,
         llm_api_key=encrypt(data.llm_api_key, key) if data.llm_api_key else None,
         media_reply=data.media_reply,
+        synonyms=data.synonyms or "",
         is_active=True if data.is_active is None else data.is_active,
         integrations_json={},
     )
@@ -90,7 +91,8 @@ async def update(
         secret = fields.pop("llm_api_key")
         agent.llm_api_key = encrypt(secret, key) if secret else None
     for name, value in fields.items():
-        if value is None and name in ("name", "business_description", "capabilities", "tone", "is_active"):
+        if value is None and name in ("name", "business_description", "capabilities", "tone", "is_active",
+                                      "synonyms"):
             continue
         if name == "system_prompt" and value is not None:
             value = value.strip()
@@ -144,6 +146,7 @@ def to_out(agent: Agent, key: str) -> AgentOut:
         language=agent.language,
         is_active=agent.is_active,
         media_reply=agent.media_reply,
+        synonyms=agent.synonyms or "",
         llm=LLMSettingsOut(
             model=agent.llm_model,
             temperature=agent.llm_temperature,

@@ -6,6 +6,10 @@ tokenizer, so stemming and SKU handling happen here, identically for documents a
 - lowercase, NFKC (full-width and superscript forms), ё → е;
 - tokens are runs of letters and digits; Russian words get the Snowball Russian stemmer,
   English words the English one, numbers stay as they are;
+- a Russian word the dictionary knows (pymorphy3) also gets the stem of its lemma when that
+  differs from its own stem, so forms Snowball cannot join meet: дети/ребёнок,
+  ребёнка/ребёнок, людей/человек. Unknown words (names, "латте") keep the Snowball stem only,
+  since pymorphy's guesses for them are less consistent than the stemmer;
 - codes are kept whole and in parts: "XL-42" → xl, 42, xl42 and "A4" → a4, a, 4, so
   "XL-42", "xl42" and "XL 42" find each other; "1 500" (thousands separated) also → 1500.
 """
@@ -16,9 +20,11 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+import pymorphy3
 import Stemmer
 
 _RUSSIAN = Stemmer.Stemmer("russian")
+_MORPH = pymorphy3.MorphAnalyzer()
 _ENGLISH = Stemmer.Stemmer("english")
 
 # Letters/digits, possibly joined by hyphens ("xl-42", "интернет-магазин").
@@ -55,6 +61,22 @@ def index_text(text: str) -> str:
     """What is stored in the full-text column: the terms separated by single spaces."""
     words = _normalize(text).split()
     return " ".join(filter(None, map(_lookup(words).__getitem__, words)))
+
+
+def analyze_words(text: str) -> list[list[str]]:
+    """The terms of each word of `text`, word by word (words without terms are left out)."""
+    words = _normalize(text).split()
+    cache = _lookup(words)
+    return [terms.split() for terms in map(cache.__getitem__, words) if terms]
+
+
+def normalize(text: str) -> str:
+    """Lowercase, NFKC, ё → е: the form the analyzer reads (for matching phrases in text)."""
+    return _normalize(text)
+
+
+def is_stopword(term: str) -> bool:
+    return term in _STOPWORDS
 
 
 def query_terms(q: str) -> list[str]:
@@ -140,7 +162,7 @@ def _word_terms(word: str) -> list[str]:
         return [word]
     if word.isalpha():
         if _IS_RUSSIAN(word):
-            return [_RUSSIAN.stemWord(word)]
+            return _russian_terms(word)
         if _IS_ENGLISH(word):
             return [_ENGLISH.stemWord(word)]
         return [word]  # mixed scripts (a Latin "c" in a Russian word) or another script
@@ -152,6 +174,32 @@ def _word_terms(word: str) -> list[str]:
     if len(runs) <= 1:
         return [word]
     return _dedupe([word, *(term for run in runs for term in _word_terms(run))])
+
+
+def _russian_terms(word: str) -> list[str]:
+    """The word's stem, and its lemma's stem when the dictionary knows the word and they differ."""
+    stem = _RUSSIAN.stemWord(word)
+    if len(word) < 3 or not _MORPH.word_is_known(word):
+        return [stem]
+    lemma_stem = _RUSSIAN.stemWord(_MORPH.parse(word)[0].normal_form.replace("ё", "е"))
+    return [stem] if lemma_stem == stem else [stem, lemma_stem]
+
+
+def part_of_speech(word: str) -> str | None:
+    """pymorphy3's part of speech of a Russian word ("NOUN", "INFN", ...), None if unknown."""
+    word = word.lower().replace("ё", "е")
+    if not _IS_RUSSIAN(word) or not _MORPH.word_is_known(word):
+        return None
+    tag = _MORPH.parse(word)[0].tag.POS
+    return str(tag) if tag else None
+
+
+def lemma(word: str) -> str:
+    """The dictionary form of a Russian word ("ребёнка" → "ребенок"), else the word lowercased."""
+    word = word.lower().replace("ё", "е")
+    if not _IS_RUSSIAN(word) or not _MORPH.word_is_known(word):
+        return word
+    return _MORPH.parse(word)[0].normal_form.replace("ё", "е")
 
 
 def _dedupe(terms: Iterable[str]) -> list[str]:
