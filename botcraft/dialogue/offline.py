@@ -43,7 +43,7 @@ def coverage(query: Query, terms: set[str] | frozenset[str]) -> tuple[float, flo
     if not concepts:
         return 0.0, 0.0, False
     covered = [c for c in concepts if c.terms & terms]
-    code = any(any(ch.isdigit() for ch in t) and len(t) > 2 for c in covered for t in c.terms & terms)
+    code = any(any(ch.isdigit() for ch in t) and len(t) > 2 for c in covered if c.current for t in c.terms & terms)
     total = sum(c.weight for c in concepts)
     current = [c for c in concepts if c.current]
     current_total = sum(c.weight for c in current) or 1.0
@@ -56,6 +56,10 @@ def score(query: Query, hit: Hit) -> float | None:
     """How well the hit answers the question, or None when it does not."""
     terms = hit_terms(hit)
     share, current_share, code = coverage(query, terms)
+    coverage_share = share
+    if any(not c.current for c in query.concepts):
+        # A follow-up: what it asks now decides; the earlier question only breaks ties.
+        share = 0.7 * current_share + 0.3 * share
     if hit.close_in_meaning:
         return max(share, ACCEPT)
     if query.unknown_things and not any(
@@ -68,7 +72,7 @@ def score(query: Query, hit: Hit) -> float | None:
     if current_share < ACCEPT:
         return None
     own_thing_found = any(c.current and not c.kind and c.terms & terms for c in query.concepts)
-    if share >= ACCEPT or (own_thing_found and any(not c.current for c in query.concepts)):
+    if coverage_share >= ACCEPT or (own_thing_found and any(not c.current for c in query.concepts)):
         return share
     return None
 

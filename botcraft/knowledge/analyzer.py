@@ -202,6 +202,16 @@ def lemma(word: str) -> str:
     return _MORPH.parse(word)[0].normal_form.replace("ё", "е")
 
 
+def inflect_genitive(word: str) -> str | None:
+    """A Russian noun in the genitive, lowercase ("Салон" → "салона"), or None if not a known noun."""
+    lowered = word.lower()
+    if not _MORPH.word_is_known(lowered):
+        return None
+    parse = next((p for p in _MORPH.parse(lowered) if p.tag.POS == "NOUN" and p.tag.case == "nomn"), None)
+    inflected = parse.inflect({"gent"}) if parse is not None else None
+    return inflected.word if inflected is not None else None
+
+
 def _dedupe(terms: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(terms))
 
@@ -214,7 +224,7 @@ _STOPWORD_TEXT = """
 можно мы на над нам нас не него нее неё нет ни но ну о об однако он она они оно от
 очень по под подскажите пожалуйста почему при про с со спасибо скажите сколько так
 также там те тем то тоже той том ту тут ты у уже хочу хотел хотела хотим чем что
-чтобы эта эти это этот я здравствуйте привет добрый
+чтобы эта эти это этот я здравствуйте привет добрый нибудь будет
 a about am an and any are as at be been but by can could do does for from had has
 have hello hi how i if in is it its me my of on or please our so than that the their
 them then there these they this to too us was we were what when where which who why

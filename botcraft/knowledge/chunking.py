@@ -126,6 +126,7 @@ class _Builder:
 
 
 _PAGE_KINDS = frozenset({"page_text", "ocr"})
+_PRICE_LIKE = re.compile(r"[₽$€]|\bруб|\d{3,}")
 
 
 def _page_heading(passage: Passage) -> str:
@@ -133,8 +134,9 @@ def _page_heading(passage: Passage) -> str:
     if passage.kind not in _PAGE_KINDS or passage.page is None:
         return ""
     first = passage.text.split("\n", 1)[0].strip()
-    if len(first) > 80 or _count_words(first) > 10 or first.endswith((".", ",", ";", ":", "!", "?")):
-        return ""
+    if len(first) > 80 or _count_words(first) > 10 or first.endswith((".", ",", ";", ":", "!", "?")) \
+            or _PRICE_LIKE.search(first):
+        return ""  # a sentence, or the first item of a list ("Товар 1 … 100 ₽")
     return first
 
 

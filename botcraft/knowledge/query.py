@@ -43,6 +43,7 @@ class Concept:
     known: bool  # the agent's documents contain one of its terms (True without a vocabulary)
     weight: float
     specific: bool = False  # a thing outside any synonym group: "чизкейк", "педикюр", "XL-42"
+    strict: bool = False  # must be in the documents, else the question is out of scope
     current: bool = True  # False: from the previous question of a follow-up
 
 
@@ -54,7 +55,7 @@ class Query:
     @property
     def unknown_things(self) -> list[str]:
         """Things the customer asks about now that the agent's documents never mention."""
-        return [c.said for c in self.concepts if c.current and c.thing and not c.known]
+        return [c.said for c in self.concepts if c.current and c.strict and not c.known]
 
     def search_terms(self) -> list[str]:
         return sorted({term for concept in self.concepts for term in concept.terms})
@@ -105,6 +106,8 @@ def _concepts(text: str, thesaurus: Thesaurus, vocabulary: Vocabulary | None) ->
         if used[i]:
             continue
         own = frozenset(t for t in word_terms[i] if not is_stopword(t))
+        if "-" in word and all(is_stopword(t) for part in word.split("-") for ts in analyze_words(part) for t in ts):
+            own = frozenset()  # "какой-нибудь", "что-то": question words joined
         if not own:
             # A question word (сколько, можно, ли, есть) is no concept, unless a synonym group
             # says what it asks for: "шиномонтаж сколько?" asks for a price.
@@ -122,8 +125,11 @@ def _concepts(text: str, thesaurus: Thesaurus, vocabulary: Vocabulary | None) ->
         # A word of a synonym group names a service or a thing ("покраска", "собака") unless
         # the group is a kind of answer (price, hours).
         thing = not kind and (bool(groups) or _names_a_thing(word))
+        # What the documents must mention for the question to be in scope: a named thing
+        # ("айфон", "XL-42"), or a service noun ("покраска"); not a verb of a group ("оплатить").
+        strict = thing and (not groups or part_of_speech(word) == "NOUN")
         _add(concepts, _concept(word, frozenset(terms), kind=kind, thing=thing, vocabulary=vocabulary,
-                                specific=thing and not groups))
+                                specific=thing and not groups, strict=strict))
     return concepts
 
 
@@ -158,16 +164,16 @@ def _add(concepts: list[Concept], concept: Concept) -> None:
 
 
 def _concept(said: str, terms: frozenset[str], *, kind: bool, thing: bool,
-             vocabulary: Vocabulary | None, specific: bool = False) -> Concept:
+             vocabulary: Vocabulary | None, specific: bool = False, strict: bool = False) -> Concept:
     if vocabulary is None:
-        return Concept(said, terms, kind, thing, True, _KIND_WEIGHT if kind else 1.0, specific)
+        return Concept(said, terms, kind, thing, True, _KIND_WEIGHT if kind else 1.0, specific, strict)
     frequency = max((vocabulary.frequency(t) for t in terms), default=0)
     if not frequency:
         # Unknown to the documents: a thing counts a little against a passage (it may be
         # incidental: "чизкейка кусочек"), any other word (a verb, "прийти") not at all.
-        return Concept(said, terms, kind, thing, False, 1.0 if thing else 0.0, specific)
+        return Concept(said, terms, kind, thing, False, 1.0 if thing else 0.0, specific, strict)
     weight = 1.0 + math.log((vocabulary.chunks + 1) / (frequency + 1))
-    return Concept(said, terms, kind, thing, True, weight * (_KIND_WEIGHT if kind else 1.0), specific)
+    return Concept(said, terms, kind, thing, True, weight * (_KIND_WEIGHT if kind else 1.0), specific, strict)
 
 
 def _corrections(word: str, own: frozenset[str], vocabulary: Vocabulary) -> set[str]:
