@@ -99,6 +99,8 @@ async def find(
         rows = [_row_hit(row) for row in (await session.execute(
             _ROWS, {"agent_id": agent_id, "limit": OVERVIEW_ROWS})).all()]
         if rows:
+            # One sheet's items read as a list; the rest is counted ("и ещё 12 позиций").
+            rows = [row for row in rows if row.source.sheet == rows[0].source.sheet]
             total = int(await session.scalar(_ROW_COUNT, {"agent_id": agent_id}) or 0)
             overview = Overview(rows, total)
     return _found(searched, parts, overview)
