@@ -13,14 +13,9 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from botcraft.dialogue import smalltalk
+from botcraft.dialogue.prompting import HistoryItem
 from botcraft.knowledge.analyzer import analyze_words, is_stopword
 from botcraft.llm.base import ChatMessage, Completion, LLMError
-
-
-class _History(Protocol):
-    role: str
-    text: str
-
 
 _LEANS = re.compile(r"^\s*(а|и|ну а|а если|а для|а на|а в|а с|and|what about|how about|and for|and in)\b",
                     re.IGNORECASE)
@@ -44,7 +39,7 @@ def leans_on_context(message: str) -> bool:
     return len(content) <= 1 and len(words) <= 2
 
 
-def previous_question(message: str, history: Sequence[_History]) -> str | None:
+def previous_question(message: str, history: Sequence[HistoryItem]) -> str | None:
     """The customer's previous question when `message` leans on it; history is newest first."""
     if not leans_on_context(message):
         return None
@@ -55,13 +50,13 @@ def previous_question(message: str, history: Sequence[_History]) -> str | None:
     return None
 
 
-def search_text(message: str, history: Sequence[_History]) -> str:
+def search_text(message: str, history: Sequence[HistoryItem]) -> str:
     """What to search for: the message, with the previous question in front when it leans on it."""
     previous = previous_question(message, history)
     return f"{previous} {message}" if previous else message
 
 
-class _Model(Protocol):
+class Model(Protocol):
     async def complete(self, messages: Sequence[ChatMessage], *, temperature: float | None = None) -> Completion: ...
 
 
@@ -73,7 +68,7 @@ _REWRITE = {
 }
 
 
-async def standalone(model: _Model, message: str, previous: str, language: str) -> str:
+async def standalone(model: Model, message: str, previous: str, language: str) -> str:
     """The follow-up as a standalone question, by the model; the joined text if the model fails."""
     prompt = f"Предыдущий вопрос: {previous}\nПоследнее сообщение: {message}" if language == "ru" else \
         f"Previous question: {previous}\nLast message: {message}"

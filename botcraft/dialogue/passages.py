@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from botcraft.dialogue import followup
+from botcraft.dialogue.prompting import HistoryItem
 from botcraft.knowledge.analyzer import analyze
 from botcraft.knowledge.query import Query, inherit_kinds, understand
 from botcraft.knowledge.search import Hit, Source, prepare, search
@@ -75,8 +76,8 @@ def is_overview(question: str, query: Query) -> bool:
 
 
 async def find(
-    session: AsyncSession, agent_id: int, message: str, history: Sequence[followup._History], *,
-    limit: int = 5, rewrite: followup._Model | None = None, language: str = "ru",
+    session: AsyncSession, agent_id: int, message: str, history: Sequence[HistoryItem], *,
+    limit: int = 5, rewrite: followup.Model | None = None, language: str = "ru",
 ) -> Found:
     previous = followup.previous_question(message, history)
     question = message
@@ -106,7 +107,7 @@ async def find(
     return _found(searched, parts, overview)
 
 
-def without_search(message: str, history: Sequence[followup._History], hits: list[Hit]) -> Found:
+def without_search(message: str, history: Sequence[HistoryItem], hits: list[Hit]) -> Found:
     """The same reading of the question from hits found elsewhere (no vocabulary, no overview)."""
     previous = followup.previous_question(message, history)
     whole = understand(message, thesaurus(), None, previous=previous)

@@ -26,7 +26,7 @@ _UNIT = re.compile(r"[,(]\s*([^\d\s,()][^,()]{0,8}?)\s*\)?\s*$")
 def parse(text: str) -> list[tuple[str, str]] | None:
     """The (header, value) pairs of a row's text, or None when it is not a row."""
     line = text.strip().split("\n\n")[-1]
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     for part in line.split("; "):
         match = _FIELD.match(part.strip())
         if not match:

@@ -16,7 +16,8 @@ _OK = re.compile(r"^(ок|окей|оки|ok|okay|понятно|понял|по
                  r"принято|договорились|ага|угу|got it|great|cool|fine|good|nice|perfect|sure)\b", re.IGNORECASE)
 # Whatever follows a small-talk word in the same short message: more thanks, a name, emoji.
 _TAIL = re.compile(r"^[\s\W]*((большое|огромное|вам|тебе|за помощь|за ответ|so much|a lot|very much|you|"
-                   r"again|всё|все|понятно|понял|поняла|ясно|хорошо|спасибо|thanks|ок|ok|и|and)[\s\W]*)*$", re.IGNORECASE)
+                   r"again|всё|все|понятно|понял|поняла|ясно|хорошо|спасибо|thanks|ок|ok|и|and)[\s\W]*)*$",
+                   re.IGNORECASE)
 _PERSON = re.compile(
     r"\b(менеджер\w*|оператор\w*|человек\w*|сотрудник\w*|администратор\w*|живо\w+ (человек\w*|люд\w*)|"
     r"консультант\w*|manager|operator|human|real person|a person|agent|staff|someone)\b",

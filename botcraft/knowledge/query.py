@@ -32,6 +32,9 @@ _GENERIC_ENGLISH = frozenset(
 _LETTER = re.compile(r"[^\W\d_]")
 _DIGIT = re.compile(r"\d")
 _KIND_WEIGHT = 0.5  # "сколько стоит" is in every price row: it says little about which one
+# In a large agent a term in more than this share of its chunks finds nothing in particular.
+_COMMON_SHARE = 0.3
+_COMMON_AFTER_CHUNKS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,7 @@ class Concept:
     thing: bool  # names a thing: if the documents never mention it, nothing here answers
     known: bool  # the agent's documents contain one of its terms (True without a vocabulary)
     weight: float
+    own: frozenset[str] = frozenset()  # the terms of the customer's own words (and corrections)
     specific: bool = False  # a thing outside any synonym group: "чизкейк", "педикюр", "XL-42"
     strict: bool = False  # must be in the documents, else the question is out of scope
     current: bool = True  # False: from the previous question of a follow-up
@@ -51,6 +55,7 @@ class Concept:
 class Query:
     text: str
     concepts: tuple[Concept, ...]
+    vocabulary: Vocabulary | None = None
 
     @property
     def unknown_things(self) -> list[str]:
@@ -58,7 +63,23 @@ class Query:
         return [c.said for c in self.concepts if c.current and c.strict and not c.known]
 
     def search_terms(self) -> list[str]:
-        return sorted({term for concept in self.concepts for term in concept.terms})
+        """The terms to OR in the full-text query: few, and only ones that can match.
+
+        Every concept's own terms; its synonyms only where the agent's documents have them;
+        a kind of answer ("сколько стоит") only when nothing else is asked, since its
+        synonyms (цена, стоимость) are in most rows and would make every query scan them.
+        """
+        vocabulary = self.vocabulary
+        things = any(not c.kind for c in self.concepts)
+        terms: set[str] = set()
+        for concept in self.concepts:
+            own = concept.terms if vocabulary is None else {
+                t for t in concept.terms if vocabulary.knows(t)} | set(concept.own)
+            terms |= set(concept.own) if concept.kind and things else own
+        if vocabulary is not None and vocabulary.chunks >= _COMMON_AFTER_CHUNKS:
+            rare = {t for t in terms if vocabulary.frequency(t) <= vocabulary.chunks * _COMMON_SHARE}
+            terms = rare or terms
+        return sorted(terms)
 
 
 def understand(
@@ -71,7 +92,7 @@ def understand(
         earlier = [replace(c, current=False) for c in _concepts(previous, thesaurus, vocabulary)
                    if c.terms not in said]
         concepts = earlier + concepts
-    return Query(text if not previous else f"{previous} {text}", tuple(concepts))
+    return Query(text if not previous else f"{previous} {text}", tuple(concepts), vocabulary)
 
 
 def inherit_kinds(part: Query, first: Query) -> Query:
@@ -81,7 +102,7 @@ def inherit_kinds(part: Query, first: Query) -> Query:
     if not part.concepts or any(c.kind or (c.thing and not c.specific) for c in part.concepts):
         return part
     kinds = tuple(c for c in first.concepts if c.kind)
-    return Query(part.text, kinds + part.concepts)
+    return Query(part.text, kinds + part.concepts, part.vocabulary)
 
 
 def _concepts(text: str, thesaurus: Thesaurus, vocabulary: Vocabulary | None) -> list[Concept]:
@@ -101,7 +122,7 @@ def _concepts(text: str, thesaurus: Thesaurus, vocabulary: Vocabulary | None) ->
                         used[i] = True
                     own = frozenset(t for i in span for t in word_terms[i] if not is_stopword(t))
                     _add(concepts, _concept(" ".join(words[i] for i in span), own | group.terms,
-                                            kind=group.kind, thing=False, vocabulary=vocabulary))
+                                            kind=group.kind, thing=False, vocabulary=vocabulary, own=own))
     for i, word in enumerate(words):
         if used[i]:
             continue
@@ -118,6 +139,7 @@ def _concepts(text: str, thesaurus: Thesaurus, vocabulary: Vocabulary | None) ->
         terms = set(own)
         if vocabulary is not None and not any(map(vocabulary.knows, own)):
             terms |= _corrections(word, own, vocabulary)
+        said_terms = frozenset(terms)
         groups = [thesaurus.groups[g] for t in terms for g in thesaurus.by_term.get(t, ())]
         for group in groups:
             terms |= group.terms
@@ -129,7 +151,7 @@ def _concepts(text: str, thesaurus: Thesaurus, vocabulary: Vocabulary | None) ->
         # ("айфон", "XL-42"), or a service noun ("покраска"); not a verb of a group ("оплатить").
         strict = thing and (not groups or part_of_speech(word) == "NOUN")
         _add(concepts, _concept(word, frozenset(terms), kind=kind, thing=thing, vocabulary=vocabulary,
-                                specific=thing and not groups, strict=strict))
+                                specific=thing and not groups, strict=strict, own=said_terms))
     return concepts
 
 
@@ -158,22 +180,27 @@ def _add(concepts: list[Concept], concept: Concept) -> None:
         if other.terms & concept.terms and (other.kind or concept.kind or other.terms <= concept.terms
                                             or concept.terms <= other.terms):
             concepts[i] = replace(other, said=f"{other.said} {concept.said}", terms=other.terms | concept.terms,
+                                  own=other.own | concept.own,
                                   known=other.known or concept.known, weight=max(other.weight, concept.weight))
             return
     concepts.append(concept)
 
 
-def _concept(said: str, terms: frozenset[str], *, kind: bool, thing: bool,
-             vocabulary: Vocabulary | None, specific: bool = False, strict: bool = False) -> Concept:
+def _concept(said: str, terms: frozenset[str], *, kind: bool, thing: bool, vocabulary: Vocabulary | None,
+             specific: bool = False, strict: bool = False, own: frozenset[str] = frozenset()) -> Concept:
+    def make(known: bool, weight: float) -> Concept:
+        return Concept(said=said, terms=terms, kind=kind, thing=thing, known=known, weight=weight, own=own,
+                       specific=specific, strict=strict)
+
     if vocabulary is None:
-        return Concept(said, terms, kind, thing, True, _KIND_WEIGHT if kind else 1.0, specific, strict)
+        return make(True, _KIND_WEIGHT if kind else 1.0)
     frequency = max((vocabulary.frequency(t) for t in terms), default=0)
     if not frequency:
         # Unknown to the documents: a thing counts a little against a passage (it may be
         # incidental: "чизкейка кусочек"), any other word (a verb, "прийти") not at all.
-        return Concept(said, terms, kind, thing, False, 1.0 if thing else 0.0, specific, strict)
+        return make(False, 1.0 if thing else 0.0)
     weight = 1.0 + math.log((vocabulary.chunks + 1) / (frequency + 1))
-    return Concept(said, terms, kind, thing, True, weight * (_KIND_WEIGHT if kind else 1.0), specific, strict)
+    return make(True, weight * (_KIND_WEIGHT if kind else 1.0))
 
 
 def _corrections(word: str, own: frozenset[str], vocabulary: Vocabulary) -> set[str]:
