@@ -2,7 +2,8 @@
 (XLSX, several sheets), offers (PDF, a heading per page) and a photo of a poster (PNG, read
 by Tesseract), and the questions their customers ask, written the way customers write.
 
-A question is (kind, text, markers, previous): it is answered when every marker is in the
+`held_out` questions were written after the responder was tuned on `questions` and were
+not used to tune it; the bench reports them apart. A question is (kind, text, markers, previous): it is answered when every marker is in the
 offline answer; `previous` is the customer's earlier question, for follow-ups.
 """
 
@@ -23,6 +24,8 @@ class Business:
     pages: list[str]
     photo: str
     questions: list[tuple[str, str, list[str], str | None]] = field(default_factory=list)
+    # Written after the responder was tuned on `questions`, and never tuned on: the honest figure.
+    held_out: list[tuple[str, str, list[str], str | None]] = field(default_factory=list)
 
 
 SALON = Business(
@@ -109,6 +112,16 @@ SALON = Business(
         ("english", "What are your opening hours?", ["10 am"], None),
         ("english", "Do you speak English?", ["English"], None),
     ],
+    held_out=[
+        ("direct", "сколько стоит укладка", ["1000"], None),
+        ("synonym", "а вы где находитесь? рядом с метро?", ["Садовая"], None),
+        ("typo", "сколко стоит мелирование", ["4200"], None),
+        ("colloquial", "почем брови оформить", ["700"], None),
+        ("synonym", "можно ли расплатиться наличными", ["наличными"], None),
+        ("two-part", "сколько стоит массаж лица и чистка лица", ["1500", "2500"], None),
+        ("out of scope", "делаете наращивание волос?", [], None),
+        ("small talk", "благодарю!", [], None),
+    ],
 )
 
 COFFEE = Business(
@@ -190,6 +203,15 @@ COFFEE = Business(
         ("english", "When are you open on weekdays?", ["7:30 am"], None),
         ("english", "Do you have oat milk?", ["50 rubles"], None),
     ],
+    held_out=[
+        ("direct", "сколько стоит флэт уайт", ["260"], None),
+        ("synonym", "а у вас можно с ноутбуком посидеть, есть интернет?", ["Wi-Fi"], None),
+        ("typo", "чизкеик сколько", ["290"], None),
+        ("follow-up", "а с миндалём?", ["230"], "сколько стоит круассан?"),
+        ("out of scope", "у вас есть алкоголь?", [], None),
+        ("derivation", "скидка если со своей кружкой?", ["10%"], None),
+        ("small talk", "ну ок", [], None),
+    ],
 )
 
 CAR_SERVICE = Business(
@@ -262,6 +284,14 @@ CAR_SERVICE = Business(
         ("out of scope", "Сколько стоит покраска машины целиком?", [], None),
         ("english", "Do you repair Korean cars?", ["Korean"], None),
         ("english", "What is the warranty on work?", ["6 months"], None),
+    ],
+    held_out=[
+        ("direct", "сколько стоит диагностика двигателя", ["1800"], None),
+        ("synonym", "в какие дни вы работаете?", ["понедельника"], None),
+        ("inflection", "замена масло цена", ["1500"], None),
+        ("colloquial", "почём аккумулятор 60", ["7500"], None),
+        ("out of scope", "меняете лобовые стёкла?", [], None),
+        ("two-part", "сколько стоит развал-схождение и диагностика двигателя", ["2200", "1800"], None),
     ],
 )
 
@@ -337,6 +367,15 @@ CLOTHES = Business(
         ("out of scope", "Делаете ремонт телефонов?", [], None),
         ("english", "Can I return an item?", ["14 days"], None),
         ("english", "How much is delivery in Moscow?", ["350 rubles"], None),
+    ],
+    held_out=[
+        ("direct", "сколько стоят шорты хлопковые", ["2500"], None),
+        ("synonym", "как вернуть вещь?", ["14 дней"], None),
+        ("synonym", "есть рассрочка?", ["Долями"], None),
+        ("typo", "платье ленное сколько стоит", ["5900"], None),
+        ("out of scope", "продаёте сумки?", [], None),
+        ("overview", "что у вас есть?", ["и ещё"], None),
+        ("small talk", "спс", [], None),
     ],
 )
 

@@ -87,13 +87,14 @@ async def _measure(kind: str, folder: Path) -> dict[str, Any]:
             async with db.transaction(write=False) as session:
                 agent = await session.get(Agent, agent_id)
                 assert agent is not None
-                for question_kind, question, markers, previous in business.questions:
+                asked = [(q, False) for q in business.questions] + [(q, True) for q in business.held_out]
+                for (question_kind, question, markers, previous), held_out in asked:
                     history = [prompting.HistoryItem("user", previous)] if previous else []
                     found = await passages.find(session, agent_id, question, history, limit=5)
                     answer = await compose(runtime, agent, question, history, found.hits, found=found)
                     top3 = [h.text for part in found.parts for h in part.hits[:3]]
                     details.append({
-                        "business": business.slug, "kind": question_kind, "q": question, "previous": previous,
+                        "business": business.slug, "kind": question_kind, "held_out": held_out, "q": question, "previous": previous,
                         "markers": markers, "reply": answer.text, "answered": answer.answered,
                         "found_at_3": found.overview is not None if question_kind == "overview" else
                         all(any(m.lower() in t.lower() for t in top3) for m in markers),
@@ -103,7 +104,8 @@ async def _measure(kind: str, folder: Path) -> dict[str, Any]:
     finally:
         await runtime.close()
         await db.dispose()
-    return {"documents": documents, **_figures(details), "details": details}
+    return {"documents": documents, **_figures([d for d in details if not d["held_out"]]),
+            "held_out": _figures([d for d in details if d["held_out"]]), "details": details}
 
 
 def _figures(details: list[dict[str, Any]]) -> dict[str, Any]:
@@ -152,6 +154,7 @@ def run() -> dict[str, Any]:
             "setup": {
                 "businesses": [b.slug for b in BUSINESSES],
                 "questions": sum(len(b.questions) for b in BUSINESSES),
+                "held_out_questions": sum(len(b.held_out) for b in BUSINESSES),
                 "documents": "per business: FAQ DOCX, price list XLSX (2-3 sheets), offers PDF "
                              "(a heading per page), poster PNG (Tesseract OCR)",
                 "pipeline": "process_document job, then passages.find + engine.compose without an LLM",

@@ -62,8 +62,8 @@ def score(query: Query, hit: Hit) -> float | None:
         share = 0.7 * current_share + 0.3 * share
     if hit.close_in_meaning:
         return max(share, ACCEPT)
-    if query.unknown_things and not any(
-            c.current and c.specific and c.known and c.terms & terms for c in query.concepts):
+    if query.unknown_things and (query.asks_about_the_unknown or not any(
+            c.current and c.specific and c.known and c.terms & terms for c in query.concepts)):
         # "ремонт айфона" at a car service: the passage may be about ремонт, but nothing in the
         # documents is about айфон. ("чизкейка кусочек" still finds the cheesecake: it is named.)
         return None

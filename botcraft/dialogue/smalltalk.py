@@ -18,6 +18,8 @@ _OK = re.compile(r"^(ок|окей|оки|ok|okay|понятно|понял|по
 _TAIL = re.compile(r"^[\s\W]*((большое|огромное|вам|тебе|за помощь|за ответ|so much|a lot|very much|you|"
                    r"again|всё|все|понятно|понял|поняла|ясно|хорошо|спасибо|thanks|ок|ok|и|and)[\s\W]*)*$",
                    re.IGNORECASE)
+# Words people put in front of small talk: "ну ок", "да, спасибо", "ладно, пока".
+_FILLER = re.compile(r"^((ну|да|ага|ладно|так|а|well|yes|yeah|oh)[\s,!.]+)+")
 _PERSON = re.compile(
     r"\b(менеджер\w*|оператор\w*|человек\w*|сотрудник\w*|администратор\w*|живо\w+ (человек\w*|люд\w*)|"
     r"консультант\w*|manager|operator|human|real person|a person|agent|staff|someone)\b",
@@ -35,7 +37,7 @@ def kind(text: str) -> str | None:
         return None
     if all(_is_symbol(ch) or ch.isspace() for ch in stripped):
         return "emoji"
-    lowered = stripped.lower().replace("ё", "е")
+    lowered = _FILLER.sub("", stripped.lower().replace("ё", "е"))
     for name, pattern in (("thanks", _THANKS), ("bye", _BYE), ("ok", _OK)):
         match = pattern.match(lowered)
         if match and _TAIL.match(lowered[match.end():]):

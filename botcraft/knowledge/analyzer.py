@@ -79,6 +79,17 @@ def is_stopword(term: str) -> bool:
     return term in _STOPWORDS
 
 
+def is_misspelt_question_word(word: str) -> bool:
+    """"сколко", "пожалуста": a question word off by one letter (never a word the dictionary knows)."""
+    from rapidfuzz.distance import DamerauLevenshtein
+    from rapidfuzz.process import extractOne
+
+    word = _normalize(word)
+    if len(word) < 5 or not word.isalpha() or (_IS_RUSSIAN(word) and _MORPH.word_is_known(word)):
+        return False
+    return extractOne(word, _LONG_STOPWORDS, scorer=DamerauLevenshtein.distance, score_cutoff=1) is not None
+
+
 def query_terms(q: str) -> list[str]:
     """Distinct terms of a question without stopwords (all of them if only stopwords)."""
     terms = _dedupe(analyze(q))
@@ -231,3 +242,4 @@ them then there these they this to too us was we were what when where which who 
 will with would you your
 """
 _STOPWORDS = frozenset(term for word in _STOPWORD_TEXT.split() for term in analyze(word))
+_LONG_STOPWORDS = [word.replace("ё", "е") for word in _STOPWORD_TEXT.split() if len(word) >= 5]

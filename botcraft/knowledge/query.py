@@ -14,7 +14,14 @@ import math
 import re
 from dataclasses import dataclass, replace
 
-from botcraft.knowledge.analyzer import analyze_words, is_stopword, lemma, normalize, part_of_speech
+from botcraft.knowledge.analyzer import (
+    analyze_words,
+    is_misspelt_question_word,
+    is_stopword,
+    lemma,
+    normalize,
+    part_of_speech,
+)
 from botcraft.knowledge.synonyms import Thesaurus
 from botcraft.knowledge.vocabulary import Vocabulary
 
@@ -48,6 +55,7 @@ class Concept:
     own: frozenset[str] = frozenset()  # the terms of the customer's own words (and corrections)
     specific: bool = False  # a thing outside any synonym group: "чизкейк", "педикюр", "XL-42"
     strict: bool = False  # must be in the documents, else the question is out of scope
+    position: int = 0  # where in the message it was said
     current: bool = True  # False: from the previous question of a follow-up
 
 
@@ -56,6 +64,13 @@ class Query:
     text: str
     concepts: tuple[Concept, ...]
     vocabulary: Vocabulary | None = None
+
+    @property
+    def asks_about_the_unknown(self) -> bool:
+        """The first thing the message names is one the documents never mention ("наращивание
+        волос": the head noun comes first, what it is of follows)."""
+        things = [c for c in self.concepts if c.current and c.thing]
+        return bool(things) and things[0].strict and not things[0].known
 
     @property
     def unknown_things(self) -> list[str]:
@@ -121,20 +136,24 @@ def _concepts(text: str, thesaurus: Thesaurus, vocabulary: Vocabulary | None) ->
                     for i in span:
                         used[i] = True
                     own = frozenset(t for i in span for t in word_terms[i] if not is_stopword(t))
-                    _add(concepts, _concept(" ".join(words[i] for i in span), own | group.terms,
-                                            kind=group.kind, thing=False, vocabulary=vocabulary, own=own))
+                    _add(concepts, replace(_concept(" ".join(words[i] for i in span), own | group.terms,
+                                                    kind=group.kind, thing=False, vocabulary=vocabulary, own=own),
+                                           position=span[0]))
     for i, word in enumerate(words):
         if used[i]:
             continue
         own = frozenset(t for t in word_terms[i] if not is_stopword(t))
         if "-" in word and all(is_stopword(t) for part in word.split("-") for ts in analyze_words(part) for t in ts):
             own = frozenset()  # "какой-нибудь", "что-то": question words joined
+        if own and vocabulary is not None and not any(map(vocabulary.knows, own)) and is_misspelt_question_word(word):
+            own = frozenset()  # "сколко стоит": a question word mistyped is still a question word
         if not own:
             # A question word (сколько, можно, ли, есть) is no concept, unless a synonym group
             # says what it asks for: "шиномонтаж сколько?" asks for a price.
             own_groups = [thesaurus.groups[g] for t in word_terms[i] for g in thesaurus.by_term.get(t, ())]
             for group in own_groups:
-                _add(concepts, _concept(word, group.terms, kind=group.kind, thing=False, vocabulary=vocabulary))
+                _add(concepts, replace(_concept(word, group.terms, kind=group.kind, thing=False,
+                                                vocabulary=vocabulary), position=i))
             continue
         terms = set(own)
         if vocabulary is not None and not any(map(vocabulary.knows, own)):
@@ -150,9 +169,9 @@ def _concepts(text: str, thesaurus: Thesaurus, vocabulary: Vocabulary | None) ->
         # What the documents must mention for the question to be in scope: a named thing
         # ("айфон", "XL-42"), or a service noun ("покраска"); not a verb of a group ("оплатить").
         strict = thing and (not groups or part_of_speech(word) == "NOUN")
-        _add(concepts, _concept(word, frozenset(terms), kind=kind, thing=thing, vocabulary=vocabulary,
-                                specific=thing and not groups, strict=strict, own=said_terms))
-    return concepts
+        _add(concepts, replace(_concept(word, frozenset(terms), kind=kind, thing=thing, vocabulary=vocabulary,
+                                        specific=thing and not groups, strict=strict, own=said_terms), position=i))
+    return sorted(concepts, key=lambda c: c.position)
 
 
 def _phrase_at(phrase: tuple[frozenset[str], ...], start: int, word_terms: list[frozenset[str]],
