@@ -132,3 +132,31 @@ def test_welcome_uses_the_first_sentence_of_the_description_at_most():
     assert "2015" not in text
     english = welcome("Bean", "A coffee shop by the station. Roasting since 2015.", "en")
     assert "A coffee shop by the station." in english and "2015" not in english
+
+
+ENGLISH_ROWS = [hit(10, "Item: Latte; Size, ml: 350; Price, $: 4.5", "Coffee"),
+                hit(11, "Item: Croissant; Weight, g: 80; Price, $: 3", "Pastry"),
+                hit(12, "We are open daily from 8 am to 10 pm. Free parking behind the building.")]
+
+
+def english_answer(question: str) -> offline.Reply:
+    vocabulary = Vocabulary({}, len(ENGLISH_ROWS))
+    for h in ENGLISH_ROWS:
+        for term in set(analyze(f"{h.source.sheet or ''} {h.text}")):
+            vocabulary.document_frequency[term] = vocabulary.document_frequency.get(term, 0) + 1
+    whole = understand(question, thesaurus(), vocabulary)
+    parts = [Part(whole, ENGLISH_ROWS)]
+    pieces = split_parts(question)
+    if len(pieces) > 1:
+        first = understand(pieces[0], thesaurus(), vocabulary)
+        parts += [Part(first if i == 0 else inherit_kinds(understand(p, thesaurus(), vocabulary), first),
+                       ENGLISH_ROWS) for i, p in enumerate(pieces)]
+    return offline.reply(Found(question, parts, None, ENGLISH_ROWS), "en")
+
+
+def test_english_rows_questions_and_two_parts():
+    assert rows.format_row("Item: Latte; Size, ml: 350; Price, $: 4.5", "en") == "Latte (350 ml) — $4.5"
+    assert english_answer("How much is a latte?").text == "Latte (350 ml) — $4.5"
+    assert english_answer("How much is a latte and a croissant?").text == "Latte (350 ml) — $4.5\nCroissant (80 g) — $3"
+    assert english_answer("Do you have parking?").text == "Free parking behind the building."
+    assert english_answer("Do you repair iPhones?").text is None
