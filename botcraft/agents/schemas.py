@@ -48,7 +48,7 @@ class _AgentFields(BaseModel):
         from botcraft.knowledge.synonyms import check_owner_lines
 
         if value and (bad := check_owner_lines(value)):
-            raise ValueError(N_("each line needs two or more words separated by commas"))
+            raise ValueError(N_("each line needs two or more words separated by commas: {line}").format(line=bad[0]))
         return value
 
 
