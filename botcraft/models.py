@@ -105,6 +105,8 @@ class Agent(Base):
     llm_base_url: Mapped[str | None] = mapped_column(String(500))
     llm_api_key: Mapped[str | None] = mapped_column(Text)  # encrypted
     media_reply: Mapped[str | None] = mapped_column(Text)
+    # The owner's synonyms, one group a line ("парковка, стоянка"): botcraft.knowledge.synonyms.
+    synonyms: Mapped[str] = mapped_column(Text, default="", server_default="")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -25,8 +25,33 @@ def _clean(text: str) -> str:
 
 
 def _as_list(text: str) -> list[str]:
-    items = [i.strip(" -•.") for i in re.split(r"[\n;,]+", text or "")]
+    """Capabilities as whole phrases: one per line or per ";", never cut at commas
+    ("отвечать на вопросы о стрижках, окрашивании и маникюре" stays one capability)."""
+    items = [i.strip(" -•*\t").rstrip(".").strip() for i in re.split(r"[\n;]+", text or "")]
     return [i for i in items if i]
+
+
+def first_sentence(text: str) -> str:
+    """The description's first sentence (without its full stop), at most 200 characters."""
+    text = _clean(text)
+    match = re.search(r"(?<=[.!?…])\s", text)
+    sentence = text[: match.start()] if match else text
+    if len(sentence) > 200:
+        sentence = sentence[:200].rsplit(" ", 1)[0] + "…"
+    return sentence.rstrip(".")
+
+
+def business_in_genitive(name: str, description: str) -> str:
+    """"салона «Лотос»" from the name and a description that starts with what the business is
+    ("Салон красоты в центре…"); "компании «Лотос»" when the description does not say."""
+    from botcraft.knowledge.analyzer import inflect_genitive
+
+    quoted = name if name.startswith("«") else f"«{name}»"
+    first_word = (re.findall(r"[А-Яа-яЁё]+(?:-[А-Яа-яЁё]+)*", description) or [""])[0]
+    if first_word and name.lower().startswith(first_word.lower()):
+        return quoted  # the name says it already: "Салон Лотос"
+    kind = inflect_genitive(first_word) if first_word else None
+    return f"{kind} {quoted}" if kind else f"компании {quoted}"
 
 
 def generate_system_prompt(
@@ -39,12 +64,13 @@ def generate_system_prompt(
 
 
 def _russian(name: str, description: str, capabilities: list[str], tone: str) -> str:
-    lines = [f"Ты — {name}, ИИ-ассистент, который отвечает клиентам в мессенджерах."]
+    lines = [f"Ты — виртуальный помощник {business_in_genitive(name, description)}. "
+             "Ты отвечаешь клиентам в мессенджерах от имени бизнеса."]
     if description:
         lines.append(f"О бизнесе: {description}")
     if capabilities:
         lines.append("Ты помогаешь клиентам:")
-        lines += [f"- {c}" for c in capabilities]
+        lines += [f"- {c[:1].lower()}{c[1:]}" if not c[:2].isupper() else f"- {c}" for c in capabilities]
     lines.append(f"Тон общения: {tone}." if tone else "Тон общения: вежливый и дружелюбный.")
     lines += [
         "",
@@ -56,12 +82,13 @@ def _russian(name: str, description: str, capabilities: list[str], tone: str) ->
         "и предложи связаться с сотрудником.",
         "4. Пиши коротко, как в мессенджере: несколько предложений, без длинных вступлений.",
         "5. Отвечай на языке клиента: на каком языке написал клиент, на таком и отвечай.",
+        "6. Не называй клиенту названия файлов, листов и строк, из которых взят ответ.",
     ]
     return "\n".join(lines)
 
 
 def _english(name: str, description: str, capabilities: list[str], tone: str) -> str:
-    lines = [f"You are {name}, an AI assistant answering customers in messengers."]
+    lines = [f"You are the virtual assistant of {name}, answering its customers in messengers."]
     if description:
         lines.append(f"About the business: {description}")
     if capabilities:
@@ -78,5 +105,6 @@ def _english(name: str, description: str, capabilities: list[str], tone: str) ->
         "and offer to connect the customer with a person.",
         "4. Keep answers messenger-sized: a few sentences, no long introductions.",
         "5. Answer in the customer's language: reply in the language the customer wrote in.",
+        "6. Never name the files, sheets or rows an answer comes from.",
     ]
     return "\n".join(lines)

@@ -20,6 +20,8 @@ class _AgentFields(BaseModel):
     llm_base_url: str | None = Field(default=None, max_length=500)
     llm_api_key: str | None = Field(default=None, max_length=500)
     media_reply: str | None = Field(default=None, max_length=1000)
+    # One group a line, members separated by commas: "парковка, стоянка, где оставить машину".
+    synonyms: str | None = Field(default=None, max_length=10000)
     is_active: bool | None = None
 
     @field_validator("llm_base_url")
@@ -39,6 +41,15 @@ class _AgentFields(BaseModel):
         if value and not (value.isascii() and value.isprintable() and " " not in value):
             raise ValueError(N_("must contain only Latin letters, digits and punctuation, without spaces"))
         return value
+
+    @field_validator("synonyms")
+    @classmethod
+    def _synonyms(cls, value: str | None) -> str | None:
+        from botcraft.knowledge.synonyms import check_owner_lines
+
+        if value and (bad := check_owner_lines(value)):
+            raise ValueError(N_("each line needs two or more words separated by commas: {line}").format(line=bad[0]))
+        return value or ""  # null clears them
 
 
 class AgentCreate(_AgentFields):
@@ -95,6 +106,7 @@ class AgentOut(BaseModel):
     language: str
     is_active: bool
     media_reply: str | None
+    synonyms: str
     llm: LLMSettingsOut
     integrations: dict[str, Any]
     created_at: datetime

@@ -69,6 +69,7 @@ async def create(
         llm_base_url=data.llm_base_url,
         llm_api_key=encrypt(data.llm_api_key, key) if data.llm_api_key else None,
         media_reply=data.media_reply,
+        synonyms=data.synonyms or "",
         is_active=True if data.is_active is None else data.is_active,
         integrations_json={},
     )
@@ -142,6 +143,7 @@ def to_out(agent: Agent, key: str) -> AgentOut:
         language=agent.language,
         is_active=agent.is_active,
         media_reply=agent.media_reply,
+        synonyms=agent.synonyms or "",
         llm=LLMSettingsOut(
             model=agent.llm_model,
             temperature=agent.llm_temperature,

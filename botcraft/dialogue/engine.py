@@ -17,10 +17,10 @@ from sqlalchemy.exc import IntegrityError
 
 from botcraft.agents.service import llm_api_key
 from botcraft.config import Settings
-from botcraft.dialogue import offline, prompting
+from botcraft.dialogue import offline, passages, prompting, smalltalk
 from botcraft.i18n import N_
 from botcraft.jobs.queue import ClaimedJob, enqueue
-from botcraft.knowledge.search import Hit, search
+from botcraft.knowledge.search import Hit
 from botcraft.llm.base import Completion, LLMError, LLMProvider, TextDelta
 from botcraft.llm.openai_compat import OpenAICompatProvider
 from botcraft.models import Agent, Conversation, Message, utcnow
@@ -39,7 +39,7 @@ OnDelta = Callable[[str], Awaitable[None]]
 class Answer:
     text: str
     answered: bool  # False: the bot could not answer; the owner is asked to step in
-    answered_by: str  # llm | offline | greeting
+    answered_by: str  # llm | offline | greeting | smalltalk
     sources: list[dict[str, Any]] = field(default_factory=list)
     model: str | None = None
     prompt_tokens: int | None = None
@@ -76,14 +76,13 @@ def _same_server(url: str | None, platform_url: str) -> bool:
     return (url or "").strip().rstrip("/") == platform_url.strip().rstrip("/")
 
 
-def _offline(question: str, hits: list[Hit], language: str, reason: str | None = None) -> Answer:
-    chosen = offline.relevant(question, hits)
-    text = offline.answer(chosen, language)
-    if text is None:
+def _offline(found: passages.Found, language: str, reason: str | None = None) -> Answer:
+    result = offline.reply(found, language)
+    if result.text is None:
         return Answer(offline.handover(language), answered=False, answered_by="offline",
                       attention_reason=reason or N_("No document answers this question."))
-    return Answer(text, answered=True, answered_by="offline", sources=[h.source.as_dict() for h in chosen[:2]],
-                  attention_reason=reason)
+    return Answer(result.text, answered=result.reason is None, answered_by="offline",
+                  sources=[h.source.as_dict() for h in result.used], attention_reason=result.reason or reason)
 
 
 async def compose(
@@ -94,14 +93,23 @@ async def compose(
     hits: list[Hit],
     *,
     on_delta: OnDelta | None = None,
+    found: passages.Found | None = None,
 ) -> Answer:
+    """The answer to one message. `found` is the search step's reading of it (passages.find);
+    without it the question is read again from `hits` alone."""
     language = prompting.customer_language(question, agent.language)
     if prompting.is_greeting(question):
         return Answer(prompting.welcome(agent.name, agent.business_description, language),
                       answered=True, answered_by="greeting")
+    if (small_talk := smalltalk.kind(question)) is not None:
+        return Answer(smalltalk.reply(small_talk, language), answered=True, answered_by="smalltalk")
+    if smalltalk.asks_for_person(question):
+        return Answer(smalltalk.person_reply(language), answered=False, answered_by="offline",
+                      attention_reason=N_("The customer asked for a person."))
+    found = found or passages.without_search(question, history, hits)
     provider, temperature = provider_for(agent, runtime.settings)
     if provider is None:
-        return _offline(question, hits, language)
+        return _offline(found, language)
 
     messages = prompting.build_messages(agent.system_prompt, hits, history, question, language=language)
     try:
@@ -119,9 +127,9 @@ async def compose(
         # The model is down or refuses: the documents still answer, and the owner is told why.
         log.warning("llm_failed_offline_answer", code=exc.code, error=exc.message)
         reason = N_("The language model failed ({code}); the offline responder answered from the documents.")
-        return _offline(question, hits, language, reason=reason.format(code=exc.code))
+        return _offline(found, language, reason=reason.format(code=exc.code))
     text, handover = prompting.strip_handover(completion.text)
-    relevant = offline.relevant(question, hits)
+    relevant = offline.relevant(found.parts[0].query, hits)
     return Answer(
         text=text or offline.handover(language),
         answered=not handover and bool(text),
@@ -157,9 +165,12 @@ async def answer_message(
             .limit(HISTORY_MESSAGES)
         )
         history = [prompting.HistoryItem("assistant" if m.direction == "out" else "user", m.text) for m in rows]
-        hits = await search(session, agent.id, inbound.text, limit=PASSAGES)
+        provider, _ = provider_for(agent, runtime.settings)
+        found = await passages.find(session, agent.id, inbound.text, history, limit=PASSAGES, rewrite=provider,
+                                    language=prompting.customer_language(inbound.text, agent.language))
+        hits = found.hits
 
-    result = await compose(runtime, agent, inbound.text, history, hits, on_delta=on_delta)
+    result = await compose(runtime, agent, inbound.text, history, hits, on_delta=on_delta, found=found)
 
     async with db.transaction() as session:
         if job is not None and not await job.complete_in(session):

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from botcraft.agents.prompts import detect_language
+from botcraft.agents.prompts import business_in_genitive, detect_language, first_sentence
 from botcraft.knowledge.search import Hit
 from botcraft.llm.base import ChatMessage
 
@@ -34,13 +34,14 @@ def customer_language(text: str, fallback: str) -> str:
 
 
 def welcome(agent_name: str, business_description: str, language: str) -> str:
-    about = business_description.strip().split("\n")[0][:200].rstrip(".")
+    """A greeting: who answers, the description's first sentence at most, and what to expect."""
+    about = first_sentence(business_description)
     if language == "ru":
-        intro = f"Здравствуйте! Я — {agent_name}, виртуальный помощник."
+        intro = f"Здравствуйте! Я — виртуальный помощник {business_in_genitive(agent_name, business_description)}."
         if about:
             intro += f" {about}."
         return intro + " Задайте ваш вопрос — отвечу по нашим материалам, а если не смогу, подключу сотрудника."
-    intro = f"Hello! I'm {agent_name}, a virtual assistant."
+    intro = f"Hello! I'm the virtual assistant of {agent_name}."
     if about:
         intro += f" {about}."
     return intro + " Ask me anything — I answer from our own materials, and bring in a person when I can't."
@@ -78,7 +79,18 @@ class HistoryItem:
 def passages_block(hits: Sequence[Hit], language: str) -> str:
     if not hits:
         return "(нет подходящих фрагментов)" if language == "ru" else "(no matching passages)"
-    return "\n\n".join(f"[{i}] ({hit.source.label_in(language)})\n{hit.text}" for i, hit in enumerate(hits, 1))
+    return "\n\n".join(f"[{i}]{_context(hit, language)}\n{hit.text}" for i, hit in enumerate(hits, 1))
+
+
+def _context(hit: Hit, language: str) -> str:
+    """Where a passage sits, for the model: the sheet or page, never the file's name (which a
+    model might repeat to the customer). DOCX and PDF passages carry their headings in the text."""
+    parts = []
+    if hit.source.sheet:
+        parts.append(f"лист «{hit.source.sheet}»" if language == "ru" else f"sheet “{hit.source.sheet}”")
+    if hit.source.page is not None:
+        parts.append(f"стр. {hit.source.page}" if language == "ru" else f"p. {hit.source.page}")
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def build_messages(

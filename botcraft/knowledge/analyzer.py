@@ -6,6 +6,10 @@ tokenizer, so stemming and SKU handling happen here, identically for documents a
 - lowercase, NFKC (full-width and superscript forms), ё → е;
 - tokens are runs of letters and digits; Russian words get the Snowball Russian stemmer,
   English words the English one, numbers stay as they are;
+- a Russian word the dictionary knows (pymorphy3) also gets the stem of its lemma when that
+  differs from its own stem, so forms Snowball cannot join meet: дети/ребёнок,
+  ребёнка/ребёнок, людей/человек. Unknown words (names, "латте") keep the Snowball stem only,
+  since pymorphy's guesses for them are less consistent than the stemmer;
 - codes are kept whole and in parts: "XL-42" → xl, 42, xl42 and "A4" → a4, a, 4, so
   "XL-42", "xl42" and "XL 42" find each other; "1 500" (thousands separated) also → 1500.
 """
@@ -16,9 +20,11 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+import pymorphy3
 import Stemmer
 
 _RUSSIAN = Stemmer.Stemmer("russian")
+_MORPH = pymorphy3.MorphAnalyzer()
 _ENGLISH = Stemmer.Stemmer("english")
 
 # Letters/digits, possibly joined by hyphens ("xl-42", "интернет-магазин").
@@ -55,6 +61,33 @@ def index_text(text: str) -> str:
     """What is stored in the full-text column: the terms separated by single spaces."""
     words = _normalize(text).split()
     return " ".join(filter(None, map(_lookup(words).__getitem__, words)))
+
+
+def analyze_words(text: str) -> list[list[str]]:
+    """The terms of each word of `text`, word by word (words without terms are left out)."""
+    words = _normalize(text).split()
+    cache = _lookup(words)
+    return [terms.split() for terms in map(cache.__getitem__, words) if terms]
+
+
+def normalize(text: str) -> str:
+    """Lowercase, NFKC, ё → е: the form the analyzer reads (for matching phrases in text)."""
+    return _normalize(text)
+
+
+def is_stopword(term: str) -> bool:
+    return term in _STOPWORDS
+
+
+def is_misspelt_question_word(word: str) -> bool:
+    """"сколко", "пожалуста": a question word off by one letter (never a word the dictionary knows)."""
+    from rapidfuzz.distance import DamerauLevenshtein
+    from rapidfuzz.process import extractOne
+
+    word = _normalize(word)
+    if len(word) < 5 or not word.isalpha() or (_IS_RUSSIAN(word) and _MORPH.word_is_known(word)):
+        return False
+    return extractOne(word, _LONG_STOPWORDS, scorer=DamerauLevenshtein.distance, score_cutoff=1) is not None
 
 
 def query_terms(q: str) -> list[str]:
@@ -140,7 +173,7 @@ def _word_terms(word: str) -> list[str]:
         return [word]
     if word.isalpha():
         if _IS_RUSSIAN(word):
-            return [_RUSSIAN.stemWord(word)]
+            return _russian_terms(word)
         if _IS_ENGLISH(word):
             return [_ENGLISH.stemWord(word)]
         return [word]  # mixed scripts (a Latin "c" in a Russian word) or another script
@@ -152,6 +185,42 @@ def _word_terms(word: str) -> list[str]:
     if len(runs) <= 1:
         return [word]
     return _dedupe([word, *(term for run in runs for term in _word_terms(run))])
+
+
+def _russian_terms(word: str) -> list[str]:
+    """The word's stem, and its lemma's stem when the dictionary knows the word and they differ."""
+    stem = _RUSSIAN.stemWord(word)
+    if len(word) < 3 or not _MORPH.word_is_known(word):
+        return [stem]
+    lemma_stem = _RUSSIAN.stemWord(_MORPH.parse(word)[0].normal_form.replace("ё", "е"))
+    return [stem] if lemma_stem == stem else [stem, lemma_stem]
+
+
+def part_of_speech(word: str) -> str | None:
+    """pymorphy3's part of speech of a Russian word ("NOUN", "INFN", ...), None if unknown."""
+    word = word.lower().replace("ё", "е")
+    if not _IS_RUSSIAN(word) or not _MORPH.word_is_known(word):
+        return None
+    tag = _MORPH.parse(word)[0].tag.POS
+    return str(tag) if tag else None
+
+
+def lemma(word: str) -> str:
+    """The dictionary form of a Russian word ("ребёнка" → "ребенок"), else the word lowercased."""
+    word = word.lower().replace("ё", "е")
+    if not _IS_RUSSIAN(word) or not _MORPH.word_is_known(word):
+        return word
+    return _MORPH.parse(word)[0].normal_form.replace("ё", "е")
+
+
+def inflect_genitive(word: str) -> str | None:
+    """A Russian noun in the genitive, lowercase ("Салон" → "салона"), or None if not a known noun."""
+    lowered = word.lower()
+    if not _MORPH.word_is_known(lowered):
+        return None
+    parse = next((p for p in _MORPH.parse(lowered) if p.tag.POS == "NOUN" and p.tag.case == "nomn"), None)
+    inflected = parse.inflect({"gent"}) if parse is not None else None
+    return inflected.word if inflected is not None else None
 
 
 def _dedupe(terms: Iterable[str]) -> list[str]:
@@ -166,10 +235,11 @@ _STOPWORD_TEXT = """
 можно мы на над нам нас не него нее неё нет ни но ну о об однако он она они оно от
 очень по под подскажите пожалуйста почему при про с со спасибо скажите сколько так
 также там те тем то тоже той том ту тут ты у уже хочу хотел хотела хотим чем что
-чтобы эта эти это этот я здравствуйте привет добрый
+чтобы эта эти это этот я здравствуйте привет добрый нибудь будет
 a about am an and any are as at be been but by can could do does for from had has
 have hello hi how i if in is it its me my of on or please our so than that the their
 them then there these they this to too us was we were what when where which who why
 will with would you your
 """
 _STOPWORDS = frozenset(term for word in _STOPWORD_TEXT.split() for term in analyze(word))
+_LONG_STOPWORDS = [word.replace("ё", "е") for word in _STOPWORD_TEXT.split() if len(word) >= 5]

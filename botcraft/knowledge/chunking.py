@@ -4,6 +4,10 @@ Rules: a chunk never spans two pages or two sheets; a spreadsheet or table row i
 of its own (one price-list row is one fact to retrieve); paragraphs are packed up to about
 `target_words`; a heading is put in front of what follows it; a passage longer than
 `max_words` is cut at sentence ends (or line ends, for lists and PDF tables).
+
+Structure is context: a PDF page's heading (its first line, when short and not a sentence)
+is put in front of every chunk cut from the page, and a spreadsheet row's searchable text
+starts with its sheet's name ("Доставка"), so "доставка в Самару" finds "Самара | 3 дня".
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ class Chunk:
     sheet: str | None
     row_start: int | None
     row_end: int | None
+
+    def searchable_text(self) -> str:
+        """What is indexed: the text, after the sheet's name for a spreadsheet row."""
+        return f"{self.sheet}\n{self.text}" if self.sheet else self.text
 
     def source_label(self, filename: str) -> str:
         """Where the chunk came from, for people: "price.xlsx, sheet Прайс, rows 12–14"."""
@@ -81,8 +89,10 @@ class _Builder:
             for piece in _split(passage.text, self.target_words, self.max_words):
                 self.emit(self._with_heading(piece), passage)
         else:
-            for piece in _split(passage.text, self.target_words, self.max_words):
-                self._append(piece, passage)
+            pieces = _split(passage.text, self.target_words, self.max_words)
+            heading = _page_heading(passage) if len(pieces) > 1 else ""
+            for i, piece in enumerate(pieces):
+                self._append(f"{heading}\n{piece}" if i and heading else piece, passage)
 
     def _append(self, text: str, passage: Passage) -> None:
         words = _count_words(text)
@@ -113,6 +123,21 @@ class _Builder:
 
     def emit(self, text: str, at: Passage) -> None:
         self.chunks.append(Chunk(len(self.chunks), text, at.page, at.sheet, at.row, at.row))
+
+
+_PAGE_KINDS = frozenset({"page_text", "ocr"})
+_PRICE_LIKE = re.compile(r"[₽$€]|\bруб|\d{3,}")
+
+
+def _page_heading(passage: Passage) -> str:
+    """A PDF page's first line when it reads as a heading: short, and not a sentence."""
+    if passage.kind not in _PAGE_KINDS or passage.page is None:
+        return ""
+    first = passage.text.split("\n", 1)[0].strip()
+    if len(first) > 80 or _count_words(first) > 10 or first.endswith((".", ",", ";", ":", "!", "?")) \
+            or _PRICE_LIKE.search(first):
+        return ""  # a sentence, or the first item of a list ("Товар 1 … 100 ₽")
+    return first
 
 
 def _same_place(a: Passage, b: Passage) -> bool:

@@ -55,7 +55,7 @@ def parse(path: Path, file_type: str, limits: dict[str, object], out: TextIO) ->
         return
     out.write(_line({"pages": extraction.pages}))
     for chunk in chunk_passages(extraction.passages):
-        out.write(_line({**asdict(chunk), "search_text": index_text(chunk.text)}))
+        out.write(_line({**asdict(chunk), "search_text": index_text(chunk.searchable_text())}))
 
 
 def main() -> None:

@@ -1,7 +1,9 @@
 """Full-text search over an agent's chunks: BM25 on SQLite FTS5, ranked tsvector on PostgreSQL.
 
 Both engines index the analyzer's stemmed tokens, so `доставка` finds `доставку` and an SKU
-like `XL-42` is found the same way on either. The dialogue engine uses this same function.
+like `XL-42` is found the same way on either. The question is read at query time against
+the agent's own vocabulary and synonyms (botcraft.knowledge.query): its concepts' terms,
+synonyms and spelling corrections are ORed. The dialogue engine uses this same function.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from botcraft.knowledge.analyzer import fts5_match, query_terms, tsquery
+from botcraft.knowledge.query import Query, understand
+from botcraft.knowledge.vocabulary import agent_context
 
 _LABEL_WORDS = {
     "en": {"page": "p. {}", "sheet": "sheet {}", "row": "row {}", "rows": "rows {}–{}"},
@@ -63,6 +67,12 @@ class Hit:
     score: float
     text: str
     source: Source
+    # How the hit was found: "words" (full text), "meaning" (vectors), or both.
+    found_by: tuple[str, ...] = ("words",)
+    # Cosine similarity of question and passage when found by meaning, else None.
+    similarity: float | None = None
+    # Set by search: found by meaning at or above the model's calibrated threshold.
+    close_in_meaning: bool = False
 
     def as_dict(self) -> dict[str, object]:
         return {"chunk_id": self.chunk_id, "score": round(self.score, 4), "text": self.text,
@@ -115,8 +125,20 @@ _POSTGRES = text(
 )
 
 
-async def search(session: AsyncSession, agent_id: int, query: str, *, limit: int = 5) -> list[Hit]:
-    terms = query_terms(query)
+async def prepare(session: AsyncSession, agent_id: int, question: str, *, previous: str | None = None) -> Query:
+    """The question read against the agent's own vocabulary and synonyms (cached per agent)."""
+    vocabulary, thesaurus = await agent_context(session, agent_id)
+    return understand(question, thesaurus, vocabulary, previous=previous)
+
+
+async def search(
+    session: AsyncSession, agent_id: int, query: str, *, limit: int = 5, prepared: Query | None = None
+) -> list[Hit]:
+    """The agent's best chunks for `query`; `prepared` is the same question already read by prepare()."""
+    if prepared is None:
+        prepared = await prepare(session, agent_id, query)
+    # A question of question words only ("как где") still searches for what it says.
+    terms = prepared.search_terms() or query_terms(query)
     if not terms:
         return []
     params: dict[str, int | str] = {"agent_id": agent_id, "limit": limit}

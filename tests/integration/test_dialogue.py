@@ -64,7 +64,9 @@ async def test_offline_answers_a_russian_question_from_the_price_list(client, sh
     assert answer["answered_by"] == "offline" and not answer["needs_attention"]
     assert answer["sources"][0]["filename"] == "прайс.xlsx"
     assert answer["sources"][0]["sheet"] == "Прайс" and answer["sources"][0]["row_start"] == 2
-    assert "(Источник: прайс.xlsx, лист «Прайс», строка 2)" in answer["reply"]  # named in Russian
+    # The customer reads the row in natural Russian; file, sheet and row stay in the sources.
+    assert answer["reply"] == "Футболка хлопковая белая — 1500 ₽, есть"
+    assert "прайс.xlsx" not in answer["reply"] and "Цена, ₽:" not in answer["reply"]
     # The same conversation goes on, and both turns are stored with the passages used.
     follow = await _chat(client, headers, agent_id, "А худи есть в наличии?", answer["conversation_id"])
     assert follow["conversation_id"] == answer["conversation_id"] and "3200" in follow["reply"]
@@ -98,8 +100,9 @@ async def test_llm_answer_is_grounded_and_usage_recorded(client, shop, llm):
     request = llm.chat_requests[-1]
     system = request.messages[0]["content"]
     assert request.authorization == "Bearer sk-test-key"
-    assert "Ты — Магазин одежды" in system  # the agent's system prompt
-    assert "[1] (прайс.xlsx, лист «Прайс», строка 2)" in system and "1500" in system  # numbered passages with sources
+    assert "Ты — виртуальный помощник интернет-магазина «Магазин одежды»" in system  # the agent's system prompt
+    # Numbered passages with their sheet; no file name the model could repeat to the customer.
+    assert "[1] (лист «Прайс»)" in system and "1500" in system and "прайс.xlsx" not in system
     assert "ТОЛЬКО из этих фрагментов" in system and "языке клиента" in system
     assert request.messages[-1] == {"role": "user", "content": "Сколько стоит футболка XL-42?"}
     messages = (await client.get(f"/api/conversations/{answer['conversation_id']}/messages", headers=headers)).json()

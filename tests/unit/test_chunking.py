@@ -109,3 +109,18 @@ def test_source_labels():
         == "price.xlsx, sheet Прайс, row 12"
     )
     assert Chunk(0, "", None, None, None, None).source_label("terms.docx") == "terms.docx"
+
+
+def test_every_chunk_of_a_long_pdf_page_carries_the_pages_heading():
+    body = " ".join(f"Предложение номер {i} о сезонных скидках на окрашивание." for i in range(80))
+    chunks = chunk_passages([Passage(f"Акции ноября\n{body}", "page_text", page=3)], target_words=100, max_words=150)
+    assert len(chunks) > 1
+    assert all(c.text.startswith("Акции ноября\n") for c in chunks) and all(c.page == 3 for c in chunks)
+
+
+def test_a_spreadsheet_rows_searchable_text_carries_its_sheet_name():
+    from botcraft.knowledge.analyzer import index_text
+
+    [chunk] = chunk_passages([Passage("Город: Самара; Срок: 3 дня; Цена: 450 руб", "row", sheet="Доставка", row=4)])
+    assert chunk.text == "Город: Самара; Срок: 3 дня; Цена: 450 руб"  # what is quoted stays the row
+    assert set(index_text("доставка")) <= set(index_text(chunk.searchable_text()))

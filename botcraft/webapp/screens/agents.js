@@ -95,12 +95,13 @@ function agentFields(agent, isNew) {
       label: t('f_api_key'), name: 'llm_api_key', type: 'password', autocomplete: 'off', optional: true,
       placeholder: agent?.llm?.api_key || 'sk-…', hint: agent?.llm?.api_key ? t('secret_saved') : null,
     }),
+    synonyms: field({ label: t('f_synonyms'), name: 'synonyms', rows: 3, value: agent?.synonyms, placeholder: t('f_synonyms_ph'), hint: t('f_synonyms_hint'), optional: true, maxlength: 10000 }),
     llm_temperature: field({ label: t('f_temperature'), name: 'llm_temperature', type: 'number', min: 0, max: 2, step: 0.1, value: agent?.llm?.temperature ?? '', optional: true }),
   };
   const datalist = h('datalist', { id: 'tones' }, tones.map((v) => h('option', { value: v })));
-  const advanced = h('details', { class: 'advanced', open: Boolean(agent?.llm?.model || agent?.llm?.base_url) },
+  const advanced = h('details', { class: 'advanced', open: Boolean(agent?.llm?.model || agent?.llm?.base_url || agent?.synonyms) },
     h('summary', { text: t('advanced') }),
-    h('div', { class: 'stack' }, f.language.wrap, f.llm_model.wrap, f.llm_base_url.wrap, f.llm_api_key.wrap, f.llm_temperature.wrap));
+    h('div', { class: 'stack' }, f.language.wrap, f.synonyms.wrap, f.llm_model.wrap, f.llm_base_url.wrap, f.llm_api_key.wrap, f.llm_temperature.wrap));
   return { f, nodes: [f.name.wrap, f.business_description.wrap, f.capabilities.wrap, f.tone.wrap, datalist, advanced] };
 }
 
@@ -114,6 +115,7 @@ function collect(f, agent) {
     business_description: v('business_description'),
     capabilities: v('capabilities'),
     tone: v('tone'),
+    synonyms: v('synonyms'),
   };
   if (v('language')) out.language = v('language');
   const model = v('llm_model').trim();
@@ -127,7 +129,7 @@ function collect(f, agent) {
     return out;
   }
   const changed = {};
-  for (const k of ['name', 'business_description', 'capabilities', 'tone', 'language']) {
+  for (const k of ['name', 'business_description', 'capabilities', 'tone', 'language', 'synonyms']) {
     if (k in out && out[k] !== (agent[k] ?? '')) changed[k] = out[k];
   }
   if (model !== (agent.llm?.model || '')) changed.llm_model = model || null;
