@@ -21,6 +21,10 @@ BENCHMARKS = [
     # Added by the channel issues (same run() protocol).
     "channels_ingress",
     "channels_e2e",
+    # Search by meaning (issue 11).
+    "meaning",
+    "meaning_search",
+    "meaning_cost",
 ]
 
 

@@ -1,17 +1,32 @@
-"""Full-text search over an agent's chunks: BM25 on SQLite FTS5, ranked tsvector on PostgreSQL.
+"""Search over an agent's chunks: by words and by meaning, fused.
 
-Both engines index the analyzer's stemmed tokens, so `доставка` finds `доставку` and an SKU
-like `XL-42` is found the same way on either. The dialogue engine uses this same function.
+Words: BM25 on SQLite FTS5, ranked tsvector on PostgreSQL. Both engines index the analyzer's
+stemmed tokens, so `доставка` finds `доставку` and an SKU like `XL-42` is found the same way.
+Meaning (EMBEDDINGS=local|openai): the question's vector against the agent's chunk vectors
+(knowledge.meaning). The two rankings are fused by reciprocal rank fusion, and every hit says
+how it was found. The dialogue engine uses this same function.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from sqlalchemy import text
+import structlog
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from botcraft.embeddings.base import EmbeddingError
+from botcraft.knowledge import meaning
 from botcraft.knowledge.analyzer import fts5_match, query_terms, tsquery
+from botcraft.models import Chunk, Document
+
+log = structlog.get_logger("botcraft.knowledge")
+
+# Candidates each way before fusion, and the usual constant of reciprocal rank fusion
+# (Cormack et al. 2009): a rank r adds 1/(60 + r), so agreement matters more than one
+# ranking's top place.
+_POOL = 20
+_RRF_K = 60
 
 _LABEL_WORDS = {
     "en": {"page": "p. {}", "sheet": "sheet {}", "row": "row {}", "rows": "rows {}–{}"},
@@ -63,10 +78,18 @@ class Hit:
     score: float
     text: str
     source: Source
+    # How the hit was found: "words" (full text), "meaning" (vectors), or both.
+    found_by: tuple[str, ...] = ("words",)
+    # Cosine similarity of question and passage when found by meaning, else None.
+    similarity: float | None = None
+    # Set by search: found by meaning at or above the model's calibrated threshold.
+    close_in_meaning: bool = False
 
     def as_dict(self) -> dict[str, object]:
         return {"chunk_id": self.chunk_id, "score": round(self.score, 4), "text": self.text,
-                "source": self.source.as_dict()}
+                "source": self.source.as_dict(), "found_by": list(self.found_by),
+                "similarity": None if self.similarity is None else round(self.similarity, 4),
+                "close_in_meaning": self.close_in_meaning}
 
 
 _COLUMNS = "c.id, f.score, c.text, c.document_id, d.filename, c.page, c.sheet, c.row_start, c.row_end"
@@ -116,6 +139,87 @@ _POSTGRES = text(
 
 
 async def search(session: AsyncSession, agent_id: int, query: str, *, limit: int = 5) -> list[Hit]:
+    """The agent's best passages for the question, by words and (when on) by meaning."""
+    current = meaning.current()
+    if current is None or not query.strip():
+        return await _word_search(session, agent_id, query, limit=limit)
+    words = await _word_search(session, agent_id, query, limit=max(limit, _POOL))
+    try:
+        found = await current.find(session, agent_id, query, _POOL)
+    except (EmbeddingError, TimeoutError) as exc:
+        # The embeddings server is down or slow: answer by words rather than not at all.
+        log.warning("meaning_search_unavailable", agent_id=agent_id, error=str(exc))
+        return words[:limit]
+    return (await _fuse(session, words, found))[:limit]
+
+
+async def _fuse(session: AsyncSession, words: list[Hit], found: list[meaning.MeaningMatch]) -> list[Hit]:
+    """Reciprocal rank fusion of the word hits and the spans found by meaning."""
+    positions = await _ordinals(session, [h.chunk_id for h in words])
+    scores: dict[int, float] = {}
+    hits: dict[int, Hit] = {}
+    for rank, hit in enumerate(words, start=1):
+        scores[hit.chunk_id] = 1.0 / (_RRF_K + rank)
+        hits[hit.chunk_id] = hit
+    unmatched: list[tuple[int, meaning.MeaningMatch]] = []
+    for rank, match in enumerate(found, start=1):
+        span = match.span
+        inside = [h for h in words if positions.get(h.chunk_id, (None, -1))[0] == span.document_id
+                  and span.ordinal_start <= positions[h.chunk_id][1] <= span.ordinal_end]
+        if not inside:
+            unmatched.append((rank, match))
+            continue
+        for i, hit in enumerate(inside):
+            if "meaning" in hits[hit.chunk_id].found_by:
+                continue
+            hits[hit.chunk_id] = replace(hits[hit.chunk_id], found_by=("words", "meaning"),
+                                         similarity=span.similarity, close_in_meaning=match.close)
+            if i == 0:  # one span counts once, for the best word hit inside it
+                scores[hit.chunk_id] += 1.0 / (_RRF_K + rank)
+    for rank, match in unmatched:
+        span_hit = await _span_hit(session, match)
+        if span_hit is None or span_hit.chunk_id in hits:
+            continue
+        hits[span_hit.chunk_id] = span_hit
+        scores[span_hit.chunk_id] = 1.0 / (_RRF_K + rank)
+    ordered = sorted(hits, key=lambda chunk_id: -scores[chunk_id])
+    return [replace(hits[c], score=scores[c]) for c in ordered]
+
+
+async def _ordinals(session: AsyncSession, chunk_ids: list[int]) -> dict[int, tuple[int, int]]:
+    if not chunk_ids:
+        return {}
+    rows = await session.execute(select(Chunk.id, Chunk.document_id, Chunk.ordinal).where(Chunk.id.in_(chunk_ids)))
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+async def _span_hit(session: AsyncSession, match: meaning.MeaningMatch) -> Hit | None:
+    """The passage of a span found by meaning: its chunk, or its run of rows as one passage."""
+    span = match.span
+    rows = (await session.execute(
+        select(Chunk.id, Chunk.text, Chunk.page, Chunk.sheet, Chunk.row_start, Chunk.row_end, Document.filename,
+               Document.agent_id)
+        .join(Document, Document.id == Chunk.document_id)
+        .where(Chunk.document_id == span.document_id, Chunk.ordinal >= span.ordinal_start,
+               Chunk.ordinal <= span.ordinal_end)
+        .order_by(Chunk.ordinal)
+    )).all()
+    if not rows:
+        return None  # deleted or reprocessed since the index was read
+    first, last = rows[0], rows[-1]
+    return Hit(
+        chunk_id=first[0],
+        score=0.0,
+        text="\n".join(r[1] for r in rows),
+        source=Source(document_id=span.document_id, filename=first[6], page=first[2], sheet=first[3],
+                      row_start=first[4], row_end=last[5] if last[3] == first[3] else first[5]),
+        found_by=("meaning",),
+        similarity=span.similarity,
+        close_in_meaning=match.close,
+    )
+
+
+async def _word_search(session: AsyncSession, agent_id: int, query: str, *, limit: int) -> list[Hit]:
     terms = query_terms(query)
     if not terms:
         return []
