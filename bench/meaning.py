@@ -18,8 +18,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import numpy as np
-
 from bench.common import goal, write_result
 from bench.meaning_set import CALIBRATION, HELD_OUT, Business
 from botcraft.config import Settings

