@@ -22,6 +22,7 @@ BENCHMARKS = [
     "channels_ingress",
     "channels_e2e",
     # Search by meaning (issue 11).
+    "meaning_engine",
     "meaning",
     "meaning_search",
     "meaning_cost",
