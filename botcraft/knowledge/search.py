@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from botcraft.embeddings.base import EmbeddingError
 from botcraft.knowledge import meaning
 from botcraft.knowledge.analyzer import fts5_match, query_terms, tsquery
+from botcraft.knowledge.embedding import SPAN_CHARS
 from botcraft.models import Chunk, Document
 
 log = structlog.get_logger("botcraft.knowledge")
@@ -206,11 +207,18 @@ async def _span_hit(session: AsyncSession, match: meaning.MeaningMatch) -> Hit |
     )).all()
     if not rows:
         return None  # deleted or reprocessed since the index was read
-    first, last = rows[0], rows[-1]
+    # A run of rows is quoted as far as its vector read it (embedding.SPAN_CHARS).
+    seen, length = [], 0
+    for row in rows:
+        if seen and length + len(row[1]) > SPAN_CHARS:
+            break
+        seen.append(row)
+        length += len(row[1]) + 1
+    first, last = seen[0], seen[-1]
     return Hit(
         chunk_id=first[0],
         score=0.0,
-        text="\n".join(r[1] for r in rows),
+        text="\n".join(r[1] for r in seen),
         source=Source(document_id=span.document_id, filename=first[6], page=first[2], sheet=first[3],
                       row_start=first[4], row_end=last[5] if last[3] == first[3] else first[5]),
         found_by=("meaning",),
