@@ -67,7 +67,7 @@ async def _measure(kind: str, rows: list[tuple[str, str, dict[str, Any]]], qs: l
         for d in range(N_DOCS):
             async with db.transaction() as session:
                 doc = Document(agent_id=agent_id, filename=f"doc{d}.xlsx", file_path=f"doc{d}", file_type="xlsx",
-                               size=1, sha256=f"{d}".ljust(64, "0"), status="ready", is_processed=True,
+                               size=1, sha256=f"{d:064d}", status="ready", is_processed=True,
                                processed_at=utcnow(), embedding_status="ready", embedding_model=embedder.model,
                                embedded_count=PER_DOC, embedding_total=PER_DOC)
                 session.add(doc)

@@ -10,6 +10,7 @@ how it was found. The dialogue engine uses this same function.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import structlog
 from sqlalchemy import select, text
@@ -208,7 +209,8 @@ async def _span_hit(session: AsyncSession, match: meaning.MeaningMatch) -> Hit |
     if not rows:
         return None  # deleted or reprocessed since the index was read
     # A run of rows is quoted as far as its vector read it (embedding.SPAN_CHARS).
-    seen, length = [], 0
+    seen: list[Any] = []
+    length = 0
     for row in rows:
         if seen and length + len(row[1]) > SPAN_CHARS:
             break
