@@ -27,6 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from botcraft.embeddings.base import EmbeddingError
+from botcraft.i18n import N_
 from botcraft.jobs.queue import ClaimedJob, enqueue
 from botcraft.jobs.registry import PermanentJobError, RetryLater, handler
 from botcraft.knowledge import meaning
@@ -138,7 +139,9 @@ async def embed_document(runtime: Runtime, job: ClaimedJob) -> None:
         except EmbeddingError as exc:
             if exc.retryable and job.attempts < job.max_attempts:
                 raise RetryLater(str(exc), seconds=exc.retry_after) from exc
-            await _mark_failed(runtime, document_id, model, str(exc))
+            reason = N_("Search by meaning could not be prepared ({reason}); word search still finds this "
+                        "document.").format(reason=str(exc))
+            await _mark_failed(runtime, document_id, model, reason)
             raise PermanentJobError(str(exc)) from exc
         if not await _store(runtime, document_id=document_id, agent_id=agent_id, model=model,
                             processed_at=processed_at, batch=batch, vectors=vectors):

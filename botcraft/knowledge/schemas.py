@@ -28,7 +28,7 @@ class DocumentOut(BaseModel):
     embedding_model: str | None = None
     embedded_count: int = 0
     embedding_total: int = 0
-    embedding_error: str | None = None
+    embedding_error: StoredText = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -105,7 +105,7 @@ export default {
   kb_pages_other: '{n} pages',
   kb_embedding: 'search by meaning: {a} of {b}',
   kb_embedded: 'search by meaning ready',
-  kb_embedding_failed: 'Search by meaning is not ready: {e}. Word search finds the document.',
+  kb_embedding_failed: 'Search by meaning is not ready; word search finds the document.',
   kb_found_words: 'by words',
   kb_found_meaning: 'by meaning',
   kb_found_words_meaning: 'by words and meaning',

@@ -109,7 +109,7 @@ const ru = {
   kb_pages_other: '{n} стр.',
   kb_embedding: 'поиск по смыслу: {a} из {b}',
   kb_embedded: 'поиск по смыслу готов',
-  kb_embedding_failed: 'Поиск по смыслу не подготовлен: {e}. По словам документ находится.',
+  kb_embedding_failed: 'Поиск по смыслу не подготовлен; по словам документ находится.',
   kb_found_words: 'по словам',
   kb_found_meaning: 'по смыслу',
   kb_found_words_meaning: 'по словам и смыслу',

@@ -62,7 +62,7 @@ export async function screen(ctx) {
           h('span', { class: 'doc-meta' }, statusBadge(doc), h('span', { class: 'muted', text: meta.join(' · ') })),
           doc.status === 'failed' && doc.error ? h('span', { class: 'doc-error', text: doc.error }) : null,
           doc.status === 'ready' && doc.embedding_status === 'failed'
-            ? h('span', { class: 'doc-error', text: t('kb_embedding_failed', { e: doc.embedding_error || '' }) }) : null),
+            ? h('span', { class: 'doc-error', text: doc.embedding_error || t('kb_embedding_failed') }) : null),
         again, remove);
     }));
   };
