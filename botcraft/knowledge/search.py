@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import structlog
-from sqlalchemy import select, text
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from botcraft.embeddings.base import EmbeddingError
@@ -152,11 +152,12 @@ async def search(session: AsyncSession, agent_id: int, query: str, *, limit: int
         # The embeddings server is down or slow: answer by words rather than not at all.
         log.warning("meaning_search_unavailable", agent_id=agent_id, error=str(exc))
         return words[:limit]
-    return (await _fuse(session, words, found))[:limit]
+    return (await _fuse(session, words, found, limit))[:limit]
 
 
-async def _fuse(session: AsyncSession, words: list[Hit], found: list[meaning.MeaningMatch]) -> list[Hit]:
-    """Reciprocal rank fusion of the word hits and the spans found by meaning."""
+async def _fuse(session: AsyncSession, words: list[Hit], found: list[meaning.MeaningMatch], limit: int) -> list[Hit]:
+    """Reciprocal rank fusion of the word hits and the spans found by meaning; exact for the
+    best `limit` (spans found by meaning alone past those are not read)."""
     positions = await _ordinals(session, [h.chunk_id for h in words])
     scores: dict[int, float] = {}
     hits: dict[int, Hit] = {}
@@ -178,8 +179,11 @@ async def _fuse(session: AsyncSession, words: list[Hit], found: list[meaning.Mea
                                          similarity=span.similarity, close_in_meaning=match.close)
             if i == 0:  # one span counts once, for the best word hit inside it
                 scores[hit.chunk_id] += 1.0 / (_RRF_K + rank)
-    for rank, match in unmatched:
-        span_hit = await _span_hit(session, match)
+    # Spans found by meaning alone score 1/(60 + rank): past the first `limit` of them none
+    # can reach the top `limit`, so only those are read, in one query.
+    unmatched = unmatched[:limit]
+    span_hits = await _span_hits(session, [m for _, m in unmatched])
+    for (rank, _), span_hit in zip(unmatched, span_hits, strict=True):
         if span_hit is None or span_hit.chunk_id in hits:
             continue
         hits[span_hit.chunk_id] = span_hit
@@ -195,34 +199,41 @@ async def _ordinals(session: AsyncSession, chunk_ids: list[int]) -> dict[int, tu
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
-async def _span_hit(session: AsyncSession, match: meaning.MeaningMatch) -> Hit | None:
-    """The passage of a span found by meaning: its chunk, or its run of rows as one passage."""
-    span = match.span
+async def _span_hits(session: AsyncSession, matches: list[meaning.MeaningMatch]) -> list[Hit | None]:
+    """The passages of spans found by meaning: each its chunk, or its run of rows as one passage."""
+    if not matches:
+        return []
     rows = (await session.execute(
-        select(Chunk.id, Chunk.text, Chunk.page, Chunk.sheet, Chunk.row_start, Chunk.row_end, Document.filename,
-               Document.agent_id)
+        select(Chunk.document_id, Chunk.ordinal, Chunk.id, Chunk.text, Chunk.page, Chunk.sheet, Chunk.row_start,
+               Chunk.row_end, Document.filename)
         .join(Document, Document.id == Chunk.document_id)
-        .where(Chunk.document_id == span.document_id, Chunk.ordinal >= span.ordinal_start,
-               Chunk.ordinal <= span.ordinal_end)
-        .order_by(Chunk.ordinal)
+        .where(or_(*(and_(Chunk.document_id == m.span.document_id, Chunk.ordinal >= m.span.ordinal_start,
+                          Chunk.ordinal <= m.span.ordinal_end) for m in matches)))
+        .order_by(Chunk.document_id, Chunk.ordinal)
     )).all()
+    return [_span_hit(m, [r for r in rows if r[0] == m.span.document_id
+                          and m.span.ordinal_start <= r[1] <= m.span.ordinal_end]) for m in matches]
+
+
+def _span_hit(match: meaning.MeaningMatch, rows: list[Any]) -> Hit | None:
+    span = match.span
     if not rows:
         return None  # deleted or reprocessed since the index was read
     # A run of rows is quoted as far as its vector read it (embedding.SPAN_CHARS).
     seen: list[Any] = []
     length = 0
     for row in rows:
-        if seen and length + len(row[1]) > SPAN_CHARS:
+        if seen and length + len(row[3]) > SPAN_CHARS:
             break
         seen.append(row)
-        length += len(row[1]) + 1
+        length += len(row[3]) + 1
     first, last = seen[0], seen[-1]
     return Hit(
-        chunk_id=first[0],
+        chunk_id=first[2],
         score=0.0,
-        text="\n".join(r[1] for r in seen),
-        source=Source(document_id=span.document_id, filename=first[6], page=first[2], sheet=first[3],
-                      row_start=first[4], row_end=last[5] if last[3] == first[3] else first[5]),
+        text="\n".join(r[3] for r in seen),
+        source=Source(document_id=span.document_id, filename=first[8], page=first[4], sheet=first[5],
+                      row_start=first[6], row_end=last[7] if last[5] == first[5] else first[7]),
         found_by=("meaning",),
         similarity=span.similarity,
         close_in_meaning=match.close,
