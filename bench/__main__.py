@@ -21,6 +21,11 @@ BENCHMARKS = [
     # Added by the channel issues (same run() protocol).
     "channels_ingress",
     "channels_e2e",
+    # Search by meaning (issue 11).
+    "meaning_engine",
+    "meaning",
+    "meaning_search",
+    "meaning_cost",
 ]
 
 

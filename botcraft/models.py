@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -156,6 +157,13 @@ class Document(Base):
     is_processed: Mapped[bool] = mapped_column(Boolean, default=False)
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None]
+    # Search by meaning, computed after the document is ready: queued running ready failed,
+    # None while it is not ready or with EMBEDDINGS=off; counts are vectors of embedding_model.
+    embedding_status: Mapped[str | None] = mapped_column(String(16))
+    embedding_model: Mapped[str | None] = mapped_column(String(200))
+    embedded_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    embedding_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    embedding_error: Mapped[str | None] = mapped_column(Text)
 
 
 class Chunk(Base):
@@ -174,6 +182,27 @@ class Chunk(Base):
     sheet: Mapped[str | None] = mapped_column(String(255))
     row_start: Mapped[int | None] = mapped_column(Integer)
     row_end: Mapped[int | None] = mapped_column(Integer)
+
+
+class ChunkVector(Base):
+    """The meaning of a span of a document's chunks (one chunk, or neighbouring rows of a
+    huge sheet that share a vector), as float32 bytes of `dim` values from `model`.
+    Search compares only vectors of the model in use."""
+
+    __tablename__ = "chunk_vectors"
+    __table_args__ = (
+        UniqueConstraint("document_id", "model", "ordinal_start", name="uq_chunk_vectors_span"),
+        Index("ix_chunk_vectors_agent_model", "agent_id", "model"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    agent_id: Mapped[int] = mapped_column(Integer)
+    model: Mapped[str] = mapped_column(String(200))
+    dim: Mapped[int] = mapped_column(Integer)
+    ordinal_start: Mapped[int] = mapped_column(Integer)
+    ordinal_end: Mapped[int] = mapped_column(Integer)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 # --- Dialogue ------------------------------------------------------------------------

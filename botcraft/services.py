@@ -11,6 +11,7 @@ from botcraft.channels.platform_bot import PlatformBot
 from botcraft.channels.telegram_polling import PollingSupervisor
 from botcraft.jobs import kinds as _job_kinds  # noqa: F401 - registers every job handler
 from botcraft.jobs.worker import WorkerPool
+from botcraft.knowledge import embedding, meaning
 from botcraft.runtime import Runtime
 
 
@@ -18,6 +19,10 @@ class Background:
     def __init__(self, runtime: Runtime, *, workers: int, concurrency: int, serve: bool) -> None:
         self.runtime = runtime
         self.manager = ChannelManager(runtime)
+        # Search by meaning: this process's embedder and vector index (None when off).
+        self.meaning = meaning.install(runtime.settings)
+        if self.meaning is not None:
+            runtime.services["meaning"] = self.meaning
         runtime.services["channels"] = self.manager
         self.workers = WorkerPool(runtime, workers, concurrency=concurrency)
         settings = runtime.settings
@@ -31,6 +36,9 @@ class Background:
             runtime.services["platform_bot"] = self.platform_bot
 
     async def start(self) -> None:
+        await embedding.queue_model_change(self.runtime)
+        if self.meaning is not None:
+            self.meaning.warm_up()
         self.workers.start()
         if self.polling is not None:
             self.polling.start()

@@ -108,6 +108,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         OPENAI_BASE_URL="",
         WORKERS_IN_SERVE=0,
         TELEGRAM_POLL_TIMEOUT=1,
+        # Word search only unless a test turns meaning on (tests/integration/test_meaning*.py):
+        # the real model then runs, loaded once per session.
+        EMBEDDINGS="off",
     ).finalize()
 
 

@@ -17,8 +17,9 @@ from sqlalchemy import delete, insert
 from botcraft.i18n import N_
 from botcraft.jobs.queue import ClaimedJob
 from botcraft.jobs.registry import handler
+from botcraft.knowledge import embedding
 from botcraft.knowledge.storage import tmp_dir
-from botcraft.models import Chunk, Document, utcnow
+from botcraft.models import Chunk, ChunkVector, Document, utcnow
 from botcraft.runtime import Runtime
 
 log = structlog.get_logger("botcraft.knowledge")
@@ -147,6 +148,7 @@ async def _store_chunks(runtime: Runtime, document_id: int, agent_id: int, out: 
             return
         # Replacing (not appending) keeps a retried or reprocessed job from doubling chunks.
         await session.execute(delete(Chunk).where(Chunk.document_id == document_id))
+        await session.execute(delete(ChunkVector).where(ChunkVector.document_id == document_id))
         count = 0
         for batch in _chunk_batches(out, document_id, agent_id):
             await session.execute(insert(Chunk), batch)
@@ -159,6 +161,7 @@ async def _store_chunks(runtime: Runtime, document_id: int, agent_id: int, out: 
         document.pages = pages
         document.is_processed = True
         document.processed_at = utcnow()
+        embedding.queue_for(session, document)  # ready for words now; meaning follows in jobs
     log.info("document_ready", document_id=document_id, chunks=count)
 
 
@@ -168,7 +171,9 @@ async def _mark_failed(runtime: Runtime, document_id: int, reason: str) -> None:
         if document is None:
             return
         await session.execute(delete(Chunk).where(Chunk.document_id == document_id))
+        await session.execute(delete(ChunkVector).where(ChunkVector.document_id == document_id))
         document.status, document.error = "failed", reason
+        document.embedding_status, document.embedded_count, document.embedding_total = None, 0, 0
         document.chunk_count, document.is_processed = 0, False
         document.processed_at = utcnow()
     log.info("document_failed", document_id=document_id, reason=reason)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from botcraft.i18n import StoredText
 
@@ -23,6 +23,20 @@ class DocumentOut(BaseModel):
     is_processed: bool
     uploaded_at: datetime
     processed_at: datetime | None
+    # Search by meaning, computed after `ready`: queued running ready failed, or None.
+    embedding_status: str | None = None
+    embedding_model: str | None = None
+    embedded_count: int = 0
+    embedding_total: int = 0
+    embedding_error: StoredText = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def embedding_progress(self) -> str | None:
+        """`embedded 240/800`: vectors stored of those the document needs."""
+        if self.embedding_status is None:
+            return None
+        return f"embedded {self.embedded_count}/{self.embedding_total or '?'}"
 
 
 class UploadOut(DocumentOut):
@@ -44,6 +58,10 @@ class HitOut(BaseModel):
     score: float
     text: str
     source: SourceOut
+    # "words", "meaning" or both: how search found this passage.
+    found_by: list[str]
+    similarity: float | None
+    close_in_meaning: bool
 
 
 class SearchOut(BaseModel):

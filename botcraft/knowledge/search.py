@@ -1,21 +1,38 @@
-"""Full-text search over an agent's chunks: BM25 on SQLite FTS5, ranked tsvector on PostgreSQL.
+"""Search over an agent's chunks: by words and by meaning, fused.
 
-Both engines index the analyzer's stemmed tokens, so `доставка` finds `доставку` and an SKU
-like `XL-42` is found the same way on either. The question is read at query time against
-the agent's own vocabulary and synonyms (botcraft.knowledge.query): its concepts' terms,
-synonyms and spelling corrections are ORed. The dialogue engine uses this same function.
+Words: BM25 on SQLite FTS5, ranked tsvector on PostgreSQL. Both engines index the analyzer's
+stemmed tokens, so `доставка` finds `доставку` and an SKU like `XL-42` is found the same way.
+The question is read at query time against the agent's own vocabulary and synonyms
+(botcraft.knowledge.query): its concepts' terms, synonyms and spelling corrections are ORed.
+Meaning (EMBEDDINGS=local|openai): the question's vector against the agent's chunk vectors
+(knowledge.meaning). The two rankings are fused by reciprocal rank fusion, and every hit says
+how it was found. The dialogue engine uses this same function.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
-from sqlalchemy import text
+import structlog
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from botcraft.embeddings.base import EmbeddingError
+from botcraft.knowledge import meaning
 from botcraft.knowledge.analyzer import fts5_match, query_terms, tsquery
+from botcraft.knowledge.embedding import SPAN_CHARS
 from botcraft.knowledge.query import Query, understand
 from botcraft.knowledge.vocabulary import agent_context
+from botcraft.models import Chunk, Document
+
+log = structlog.get_logger("botcraft.knowledge")
+
+# Candidates each way before fusion, and the usual constant of reciprocal rank fusion
+# (Cormack et al. 2009): a rank r adds 1/(60 + r), so agreement matters more than one
+# ranking's top place.
+_POOL = 20
+_RRF_K = 60
 
 _LABEL_WORDS = {
     "en": {"page": "p. {}", "sheet": "sheet {}", "row": "row {}", "rows": "rows {}–{}"},
@@ -76,7 +93,9 @@ class Hit:
 
     def as_dict(self) -> dict[str, object]:
         return {"chunk_id": self.chunk_id, "score": round(self.score, 4), "text": self.text,
-                "source": self.source.as_dict()}
+                "source": self.source.as_dict(), "found_by": list(self.found_by),
+                "similarity": None if self.similarity is None else round(self.similarity, 4),
+                "close_in_meaning": self.close_in_meaning}
 
 
 _COLUMNS = "c.id, f.score, c.text, c.document_id, d.filename, c.page, c.sheet, c.row_start, c.row_end"
@@ -134,7 +153,110 @@ async def prepare(session: AsyncSession, agent_id: int, question: str, *, previo
 async def search(
     session: AsyncSession, agent_id: int, query: str, *, limit: int = 5, prepared: Query | None = None
 ) -> list[Hit]:
-    """The agent's best chunks for `query`; `prepared` is the same question already read by prepare()."""
+    """The agent's best passages for the question, by words and (when on) by meaning.
+
+    `prepared` is the same question already read by prepare()."""
+    current = meaning.current()
+    if current is None or not query.strip():
+        return await _word_search(session, agent_id, query, limit=limit, prepared=prepared)
+    words = await _word_search(session, agent_id, query, limit=max(limit, _POOL), prepared=prepared)
+    try:
+        found = await current.find(session, agent_id, query, _POOL)
+    except (EmbeddingError, TimeoutError) as exc:
+        # The embeddings server is down or slow: answer by words rather than not at all.
+        log.warning("meaning_search_unavailable", agent_id=agent_id, error=str(exc))
+        return words[:limit]
+    return (await _fuse(session, words, found, limit))[:limit]
+
+
+async def _fuse(session: AsyncSession, words: list[Hit], found: list[meaning.MeaningMatch], limit: int) -> list[Hit]:
+    """Reciprocal rank fusion of the word hits and the spans found by meaning; exact for the
+    best `limit` (spans found by meaning alone past those are not read)."""
+    positions = await _ordinals(session, [h.chunk_id for h in words])
+    scores: dict[int, float] = {}
+    hits: dict[int, Hit] = {}
+    for rank, hit in enumerate(words, start=1):
+        scores[hit.chunk_id] = 1.0 / (_RRF_K + rank)
+        hits[hit.chunk_id] = hit
+    unmatched: list[tuple[int, meaning.MeaningMatch]] = []
+    for rank, match in enumerate(found, start=1):
+        span = match.span
+        inside = [h for h in words if positions.get(h.chunk_id, (None, -1))[0] == span.document_id
+                  and span.ordinal_start <= positions[h.chunk_id][1] <= span.ordinal_end]
+        if not inside:
+            unmatched.append((rank, match))
+            continue
+        for i, hit in enumerate(inside):
+            if "meaning" in hits[hit.chunk_id].found_by:
+                continue
+            hits[hit.chunk_id] = replace(hits[hit.chunk_id], found_by=("words", "meaning"),
+                                         similarity=span.similarity, close_in_meaning=match.close)
+            if i == 0:  # one span counts once, for the best word hit inside it
+                scores[hit.chunk_id] += 1.0 / (_RRF_K + rank)
+    # Spans found by meaning alone score 1/(60 + rank): past the first `limit` of them none
+    # can reach the top `limit`, so only those are read, in one query.
+    unmatched = unmatched[:limit]
+    span_hits = await _span_hits(session, [m for _, m in unmatched])
+    for (rank, _), span_hit in zip(unmatched, span_hits, strict=True):
+        if span_hit is None or span_hit.chunk_id in hits:
+            continue
+        hits[span_hit.chunk_id] = span_hit
+        scores[span_hit.chunk_id] = 1.0 / (_RRF_K + rank)
+    ordered = sorted(hits, key=lambda chunk_id: -scores[chunk_id])
+    return [replace(hits[c], score=scores[c]) for c in ordered]
+
+
+async def _ordinals(session: AsyncSession, chunk_ids: list[int]) -> dict[int, tuple[int, int]]:
+    if not chunk_ids:
+        return {}
+    rows = await session.execute(select(Chunk.id, Chunk.document_id, Chunk.ordinal).where(Chunk.id.in_(chunk_ids)))
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+async def _span_hits(session: AsyncSession, matches: list[meaning.MeaningMatch]) -> list[Hit | None]:
+    """The passages of spans found by meaning: each its chunk, or its run of rows as one passage."""
+    if not matches:
+        return []
+    rows = (await session.execute(
+        select(Chunk.document_id, Chunk.ordinal, Chunk.id, Chunk.text, Chunk.page, Chunk.sheet, Chunk.row_start,
+               Chunk.row_end, Document.filename)
+        .join(Document, Document.id == Chunk.document_id)
+        .where(or_(*(and_(Chunk.document_id == m.span.document_id, Chunk.ordinal >= m.span.ordinal_start,
+                          Chunk.ordinal <= m.span.ordinal_end) for m in matches)))
+        .order_by(Chunk.document_id, Chunk.ordinal)
+    )).all()
+    return [_span_hit(m, [r for r in rows if r[0] == m.span.document_id
+                          and m.span.ordinal_start <= r[1] <= m.span.ordinal_end]) for m in matches]
+
+
+def _span_hit(match: meaning.MeaningMatch, rows: list[Any]) -> Hit | None:
+    span = match.span
+    if not rows:
+        return None  # deleted or reprocessed since the index was read
+    # A run of rows is quoted as far as its vector read it (embedding.SPAN_CHARS).
+    seen: list[Any] = []
+    length = 0
+    for row in rows:
+        if seen and length + len(row[3]) > SPAN_CHARS:
+            break
+        seen.append(row)
+        length += len(row[3]) + 1
+    first, last = seen[0], seen[-1]
+    return Hit(
+        chunk_id=first[2],
+        score=0.0,
+        text="\n".join(r[3] for r in seen),
+        source=Source(document_id=span.document_id, filename=first[8], page=first[4], sheet=first[5],
+                      row_start=first[6], row_end=last[7] if last[5] == first[5] else first[7]),
+        found_by=("meaning",),
+        similarity=span.similarity,
+        close_in_meaning=match.close,
+    )
+
+
+async def _word_search(
+    session: AsyncSession, agent_id: int, query: str, *, limit: int, prepared: Query | None = None
+) -> list[Hit]:
     if prepared is None:
         prepared = await prepare(session, agent_id, query)
     # A question of question words only ("как где") still searches for what it says.

@@ -100,6 +100,7 @@ async def list_documents(db: AsyncSession, agent: Agent) -> list[Document]:
 
 def reprocess(db: AsyncSession, document: Document) -> None:
     document.status, document.error = "queued", None
+    document.embedding_status = None
     enqueue(db, PROCESS_DOCUMENT, {"document_id": document.id})
 
 

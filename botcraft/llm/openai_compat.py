@@ -190,6 +190,11 @@ class OpenAICompatProvider(LLMProvider):
 
         return await self._with_retries(attempt)
 
+    async def with_retries(self, call: Callable[[openai.Timeout], Awaitable[T]]) -> T:
+        """Run any SDK call under this provider's timeouts, retries and Retry-After rules
+        (the embeddings client uses it for `/v1/embeddings`)."""
+        return await self._with_retries(call)
+
     # --- internals -------------------------------------------------------------------------
 
     def _request(

@@ -50,3 +50,12 @@ def live_server() -> Iterator[Callable[[Any], str]]:
     yield start
     for server in reversed(servers):
         server.stop()
+
+
+@pytest.fixture
+def embeddings_fake() -> Iterator[Any]:
+    """Script 429s, errors, wrong dimensions and delays with ``embeddings_fake.rate_limit()`` etc."""
+    from tests.fakes.embeddings_fake import EmbeddingsFake
+
+    with EmbeddingsFake().serve() as fake:
+        yield fake

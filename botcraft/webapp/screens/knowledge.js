@@ -33,6 +33,11 @@ export async function screen(ctx) {
       const meta = [fmtBytes(doc.size)];
       if (doc.status === 'ready') meta.push(tn('kb_chunks', doc.chunk_count));
       if (doc.pages) meta.push(tn('kb_pages', doc.pages));
+      if (doc.status === 'ready' && (doc.embedding_status === 'queued' || doc.embedding_status === 'running')) {
+        meta.push(t('kb_embedding', { a: doc.embedded_count, b: doc.embedding_total || '…' }));
+      } else if (doc.status === 'ready' && doc.embedding_status === 'ready') {
+        meta.push(t('kb_embedded'));
+      }
       const remove = h('button', { type: 'button', class: 'icon-btn small', 'aria-label': `${t('delete')}: ${doc.filename}`, title: t('delete') }, icon('trash'));
       remove.addEventListener('click', async () => {
         if (!(await confirmDialog(t('kb_delete_confirm', { name: doc.filename })))) return;
@@ -55,12 +60,15 @@ export async function screen(ctx) {
         h('span', { class: 'doc-main' },
           h('span', { class: 'doc-name', text: doc.filename }),
           h('span', { class: 'doc-meta' }, statusBadge(doc), h('span', { class: 'muted', text: meta.join(' · ') })),
-          doc.status === 'failed' && doc.error ? h('span', { class: 'doc-error', text: doc.error }) : null),
+          doc.status === 'failed' && doc.error ? h('span', { class: 'doc-error', text: doc.error }) : null,
+          doc.status === 'ready' && doc.embedding_status === 'failed'
+            ? h('span', { class: 'doc-error', text: doc.embedding_error || t('kb_embedding_failed') }) : null),
         again, remove);
     }));
   };
 
-  const pending = () => docs.some((d) => d.status === 'queued' || d.status === 'processing');
+  const pending = () => docs.some((d) => d.status === 'queued' || d.status === 'processing'
+    || (d.status === 'ready' && (d.embedding_status === 'queued' || d.embedding_status === 'running')));
   const refresh = async () => {
     docs = await get(`${base}/documents`, { signal: ctx.signal });
     listError.clear();
@@ -158,13 +166,22 @@ export async function screen(ctx) {
         results.replaceChildren(...(res.results.length
           ? res.results.map((r) => h('article', { class: 'hit' },
             h('p', { class: 'hit-text', text: r.text }),
-            h('p', { class: 'source' }, icon('doc'), h('span', { text: sourceLabel(r.source) }))))
+            h('p', { class: 'source' }, icon('doc'), h('span', { text: sourceLabel(r.source) }),
+              h('span', { class: 'badge found-by', text: t(`kb_found_${(r.found_by || ['words']).join('_')}`) }))))
           : [h('p', { class: 'muted', text: t('kb_no_results') })]));
       } catch (err) {
         if (err.name !== 'AbortError') results.replaceChildren(h('p', { class: 'doc-error', role: 'alert', text: errorText(err) }));
       }
     });
   });
+
+  // Which search by meaning this server runs (from /health), in the owner's words.
+  const meaningLine = h('p', { class: 'muted small kb-meaning' });
+  get('/health', { signal: ctx.signal }).then((health) => {
+    const e = health.embeddings || {};
+    meaningLine.textContent = e.mode === 'local' ? t('kb_meaning_local', { m: e.model })
+      : e.mode === 'openai' ? t('kb_meaning_server', { m: e.model }) : t('kb_meaning_off');
+  }).catch(() => {});
 
   drawDocs();
   const node = h('section', { class: 'page wide kb' },
@@ -177,6 +194,6 @@ export async function screen(ctx) {
     h('div', { class: 'card stack kb-search' },
       h('h2', { text: t('kb_search') }),
       h('p', { class: 'muted small', text: t('kb_search_hint') }),
-      searchForm, results));
+      meaningLine, searchForm, results));
   return { title: ctx.agent.name, node, back: 'agents', name: 'knowledge' };
 }
