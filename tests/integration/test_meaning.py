@@ -77,8 +77,9 @@ async def test_paraphrases_word_search_misses_are_found_by_meaning_and_out_of_sc
     for question, expected, close in PARAPHRASES:
         top = (await _search(client, headers, agent_id, question, limit=1))[0]
         assert expected in top["text"], question
-        # Not one word of the question is in the passage: only meaning could find it.
-        assert top["found_by"] == ["meaning"], question
+        # Not one word of the question is in the passage: meaning finds it (the everyday
+        # synonyms of word search may find it too).
+        assert "meaning" in top["found_by"], question
         assert top["similarity"] > 0.5, question
         assert top["close_in_meaning"] is close, question
 
