@@ -45,6 +45,9 @@ def bare_app() -> Any:
 def main() -> None:
     import uvicorn
 
+    from bench import counters
+
+    counters.install()  # only with BENCH_COUNTERS set (bench/channels_e2e.py)
     kind, port = sys.argv[1], int(sys.argv[2])
     target = "botcraft.app:create_app" if kind == "app" else "bench.server:bare_app"
     uvicorn.run(target, factory=True, host="127.0.0.1", port=port, log_config=None, proxy_headers=True)
