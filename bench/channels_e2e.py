@@ -505,7 +505,7 @@ def _goals(sq: dict[str, Any], pg: dict[str, Any] | None) -> dict[str, Any]:
             "peak_rss_le_250mb": le("peak_rss_mb", 250),
         }
 
-    out = {"sqlite": passes(sq["botcraft"], sq["ratio_to_peer"])}
+    out = {"sqlite": passes(sq["botcraft"], sq["ratio_to_peer"])}  # the statement goals are SQLite's
     out["sqlite"]["statements_le_10"] = (sq["botcraft"]["statements_per_answer"] or 99) <= 10
     out["sqlite"]["aiosqlite_hops_le_20"] = (sq["botcraft"]["aiosqlite_hops_per_answer"] or 99) <= 20
     if pg is not None:
@@ -560,8 +560,8 @@ def run(kinds: tuple[str, ...] | None = None) -> dict[str, Any]:
     finally:
         stop_process(llm)
         os.sched_setaffinity(0, previous_cpus)  # `python -m bench` runs other benchmarks after this one
-    pg = figures.get("postgresql") if "error" not in figures.get("postgresql", {"error": 1}) else None
-    passes = _goals(figures["sqlite"], pg)
+    done = {k: v for k, v in figures.items() if "error" not in v}
+    passes = _goals(done["sqlite"], done.get("postgresql")) if "sqlite" in done else {}
     no_duplicates = all(sum(f["duplicate_answers"]) == 0 for f in figures.values() if "error" not in f)
     return write_result(
         "channels_e2e",
@@ -589,7 +589,7 @@ def run(kinds: tuple[str, ...] | None = None) -> dict[str, Any]:
                 "answers/s >= 1.0x peer; <= 8 ms CPU, <= 10 statements, <= 20 aiosqlite hops per answer; paced "
                 "p50 <= 20 ms; 1,000 conversations with a 2 s model answered in <= 10 s; peak RSS <= 250 MB; "
                 "zero duplicate answers",
-                all(all(v.values()) for v in passes.values()) and no_duplicates,
+                bool(passes) and all(all(v.values()) for v in passes.values()) and no_duplicates,
                 passes=passes,
                 no_duplicate_answers=no_duplicates,
             ),

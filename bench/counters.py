@@ -5,8 +5,11 @@
 `install()` counts, in this process:
 - aiosqlite thread hops: every call handed to an aiosqlite connection's thread (each is a
   queue put, a thread wake-up and a future resolved back on the event loop);
+- BotCraft's own unit threads (botcraft.db `Database.run`): each group of units handed to
+  its SQLite thread is one hop, like one aiosqlite call;
 - statements: each execute / executemany / executescript / commit that reaches SQLite through
-  aiosqlite (COMMIT is a statement SQLite runs; a rollback of nothing is a hop only), and on
+  aiosqlite (COMMIT is a statement SQLite runs; a rollback of nothing is a hop only), each
+  statement and COMMIT through SQLAlchemy's sync SQLite driver (the unit threads), and on
   PostgreSQL each statement SQLAlchemy sends plus each COMMIT.
 A daemon thread writes the totals to the file every 50 ms; the bench reads them before and
 after a phase and divides the difference by the updates answered in between.
@@ -56,11 +59,27 @@ def install() -> None:
     def _statement(conn: Any, *_args: Any) -> None:
         if conn.dialect.name == "postgresql":
             next(_pg_statements)
+        elif conn.dialect.driver == "pysqlite":
+            next(_statements)
 
     @event.listens_for(Engine, "commit")
     def _commit(conn: Any) -> None:
         if conn.dialect.name == "postgresql":
             next(_pg_statements)
+        elif conn.dialect.driver == "pysqlite":
+            next(_statements)
+
+    try:
+        from botcraft.db import _SQLiteUnits
+    except ImportError:  # the peer
+        pass
+    else:
+        for name in ("_write_group", "_read_group"):
+            def hop(self: Any, units: Any, _run: Any = getattr(_SQLiteUnits, name)) -> Any:
+                next(_hops)
+                return _run(self, units)
+
+            setattr(_SQLiteUnits, name, hop)
 
     def dump() -> None:
         target = Path(path)

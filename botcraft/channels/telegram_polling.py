@@ -27,8 +27,9 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from sqlalchemy import or_, select, update
+from sqlalchemy.engine import Connection
 
-from botcraft.channels.ingest import store_events
+from botcraft.channels.inbound import store_events_in
 from botcraft.channels.manager import ChannelManager, context_for
 from botcraft.channels.telegram import ALLOWED_UPDATES, TelegramChannel
 from botcraft.models import Agent, ChannelState, utcnow
@@ -146,17 +147,21 @@ class PollingSupervisor:
             await self._release(state_id)
 
     async def _store(self, state_id: int, agent_id: int, updates: list[Any]) -> None:
-        events = []
+        parsed = []
         for update_ in updates:
             raw = update_.model_dump(mode="json", by_alias=True, exclude_none=True)
-            events.extend(self.channel.parse(raw))
-        async with self.runtime.db.transaction() as session:
-            await store_events(session, agent_id, "telegram", events)
-            await session.execute(
-                update(ChannelState).where(ChannelState.id == state_id)
-                .values(polling_offset=max(u.update_id for u in updates) + 1, last_error=None)
-                .execution_options(synchronize_session=False)
-            )
+            parsed.append((raw, self.channel.parse(raw)))
+        offset = max(u.update_id for u in updates) + 1
+
+        def unit(connection: Connection) -> int:
+            new = sum(store_events_in(connection, agent_id, "telegram", events, raw=raw, touch=False)
+                      for raw, events in parsed)
+            connection.execute(update(ChannelState).where(ChannelState.id == state_id)
+                               .values(polling_offset=offset, last_error=None, last_event_at=utcnow()))
+            return new
+
+        if await self.runtime.db.run(unit):
+            self.runtime.wakeup.notify()
 
     async def _error(self, state_id: int, message: str, *, disable: bool = False) -> None:
         log.warning("polling_error", state_id=state_id, error=message)

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from botcraft.db import Database, after_commit
@@ -83,6 +84,34 @@ def enqueue(
     db.add(job)
     after_commit(db, wakeup.notify)
     return job
+
+
+def enqueue_in(connection: Connection, kind: str, payload: dict[str, Any], *, max_attempts: int = 5) -> None:
+    """enqueue() for a unit of `Database.run`: one INSERT; the caller wakes the workers after it."""
+    now = utcnow()
+    connection.execute(
+        insert(Job).values(kind=kind, payload=payload, status=QUEUED, attempts=0, max_attempts=max_attempts,
+                           run_at=now, created_at=now)
+    )
+
+
+class LeaseLost(Exception):
+    """This worker's lease ran out and another worker holds the job: its effect must not commit."""
+
+
+def complete_in(connection: Connection, job: ClaimedJob) -> None:
+    """Mark `job` done inside a unit of `Database.run`, so its effect and `done` commit together.
+
+    Raises LeaseLost (rolling the unit back) when another worker holds the job now.
+    """
+    result = connection.execute(
+        update(Job)
+        .where(_owned(job.id, job.worker_id))
+        .values(status=DONE, locked_by=None, lease_expires_at=None, finished_at=utcnow())
+    )
+    if not result.rowcount:
+        raise LeaseLost(f"job {job.id} is held by another worker now")
+    job.completed = True
 
 
 def backoff_seconds(attempt: int, *, base: float = 2.0, cap: float = 600.0) -> float:

@@ -91,6 +91,8 @@ class Worker:
             await handler(self.runtime, job)
         except asyncio.CancelledError:
             raise  # shutdown: stop() releases the job
+        except queue.LeaseLost:
+            log.info("job_lease_lost", attempt=job.attempts)  # another worker finishes it
         except PermanentJobError as exc:
             await self._fail(job, str(exc), retry=False)
         except RetryLater as exc:

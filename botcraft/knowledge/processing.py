@@ -15,14 +15,12 @@ from sqlalchemy import delete, insert
 
 from botcraft.i18n import N_
 from botcraft.jobs.queue import ClaimedJob
-from botcraft.jobs.registry import handler
 from botcraft.knowledge.storage import tmp_dir
 from botcraft.models import Chunk, Document, utcnow
 from botcraft.runtime import Runtime
 
 log = structlog.get_logger("botcraft.knowledge")
 
-PROCESS_DOCUMENT = "process_document"
 _INSERT_BATCH = 2000
 
 
@@ -46,11 +44,7 @@ class ParseFailed(Exception):
 
 def _parser_slots(runtime: Runtime) -> asyncio.Semaphore:
     # One parse per core at a time: parsing is CPU-bound, more would only queue in the OS.
-    slots = runtime.services.get("parser_slots")
-    if slots is None:
-        slots = runtime.services["parser_slots"] = asyncio.Semaphore(runtime.settings.parser_processes)
-    assert isinstance(slots, asyncio.Semaphore)
-    return slots
+    return runtime.parser_slots
 
 
 async def parse_in_child(path: Path, file_type: str, limits: ParseLimits, out: Path) -> int | None:
@@ -101,7 +95,6 @@ def _chunk_batches(out: Path, document_id: int, agent_id: int) -> Iterator[list[
         yield batch
 
 
-@handler(PROCESS_DOCUMENT)
 async def process_document(runtime: Runtime, job: ClaimedJob) -> None:
     document_id = int(job.payload["document_id"])
     db = runtime.db

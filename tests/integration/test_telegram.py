@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import os
 import time
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from botcraft.models import ChannelEvent, Conversation, Message
 from tests import docgen
 from tests.helpers import create_agent, sign_up, until, upload, wait_processed
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "telegram_updates"
+FIXTURES = Path(os.environ.get("BOTCRAFT_FIXTURES", Path(__file__).resolve().parents[3] / "shared/fixtures")
+                ) / "telegram_updates"
 PUBLIC = "https://bots.example.com"
 
 
