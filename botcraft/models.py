@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -151,9 +152,16 @@ class Document(Base):
     error: Mapped[str | None] = mapped_column(Text)
     chunk_count: Mapped[int] = mapped_column(Integer, default=0)
     pages: Mapped[int | None] = mapped_column(Integer)
+    # The seed's column, kept for its readers: always `status == "ready"` (set by _derive_is_processed).
     is_processed: Mapped[bool] = mapped_column(Boolean, default=False)
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None]
+
+
+@event.listens_for(Document.status, "set")
+def _derive_is_processed(document: Document, status: str, _old: object, _initiator: object) -> None:
+    """The one place is_processed is written: a document is processed exactly when it is ready."""
+    document.is_processed = status == "ready"
 
 
 class Chunk(Base):

@@ -40,7 +40,10 @@ class Runtime:
         self.parser_slots = asyncio.Semaphore(settings.parser_processes)
 
     async def close(self) -> None:
+        from botcraft.llm import aclose_clients
+
         channels = getattr(self, "channels", None)
         if channels is not None:
             await channels.aclose()
+        await aclose_clients()  # the shared openai SDK clients of this loop
         await self.http.aclose()

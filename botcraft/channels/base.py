@@ -59,7 +59,6 @@ class BaseChannel(ABC):
     name: ClassVar[str]
     # Free-form replies allowed only this long after the customer's last message (Meta).
     reply_window_hours: ClassVar[int | None] = None
-    text_limit: ClassVar[int] = 4096
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import random
 import secrets
 import socket
 from datetime import timedelta
@@ -29,6 +28,7 @@ from aiogram.exceptions import (
 from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Connection
 
+from botcraft.backoff import backoff_seconds
 from botcraft.channels.inbound import store_events_in
 from botcraft.channels.manager import ChannelManager, context_for
 from botcraft.channels.telegram import ALLOWED_UPDATES, TelegramChannel
@@ -194,4 +194,4 @@ class PollingSupervisor:
 
 
 def _backoff(failures: int) -> float:
-    return random.uniform(0.5, min(60.0, 2.0 ** failures))
+    return backoff_seconds(failures, base=2.0, cap=60.0)

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,6 +19,7 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from botcraft import backoff
 from botcraft.db import Database, after_commit
 from botcraft.models import Job, utcnow
 
@@ -114,9 +114,9 @@ def complete_in(connection: Connection, job: ClaimedJob) -> None:
     job.completed = True
 
 
-def backoff_seconds(attempt: int, *, base: float = 2.0, cap: float = 600.0) -> float:
-    """Exponential backoff with full jitter: spreads retries of jobs that failed together."""
-    return random.uniform(base / 2, min(cap, base * 2 ** (attempt - 1)))
+def backoff_seconds(attempt: int) -> float:
+    """A failed job's wait before its next attempt: 2 s, 4 s, 8 s... up to 10 minutes, jittered."""
+    return backoff.backoff_seconds(attempt, base=2.0, cap=600.0)
 
 
 async def claim(db: Database, worker_id: str, *, limit: int, lease_seconds: float) -> list[ClaimedJob]:

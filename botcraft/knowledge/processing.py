@@ -149,7 +149,6 @@ async def _store_chunks(runtime: Runtime, document_id: int, agent_id: int, out: 
         document.error = None
         document.chunk_count = count
         document.pages = pages
-        document.is_processed = True
         document.processed_at = utcnow()
     log.info("document_ready", document_id=document_id, chunks=count)
 
@@ -161,6 +160,6 @@ async def _mark_failed(runtime: Runtime, document_id: int, reason: str) -> None:
             return
         await session.execute(delete(Chunk).where(Chunk.document_id == document_id))
         document.status, document.error = "failed", reason
-        document.chunk_count, document.is_processed = 0, False
+        document.chunk_count = 0
         document.processed_at = utcnow()
     log.info("document_failed", document_id=document_id, reason=reason)

@@ -8,7 +8,6 @@ from botcraft.llm.base import (
     LLMUnavailable,
     StreamEvent,
     TextDelta,
-    collect,
 )
 from botcraft.llm.openai_compat import OpenAICompatProvider, aclose_clients
 
@@ -22,5 +21,4 @@ __all__ = [
     "StreamEvent",
     "TextDelta",
     "aclose_clients",
-    "collect",
 ]

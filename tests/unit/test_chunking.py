@@ -96,16 +96,3 @@ def test_text_without_sentence_ends_is_cut_at_lines_then_words():
 def test_heading_at_the_end_is_kept():
     chunks = chunk_passages([Passage("Текст.", "paragraph"), Passage("Контакты", "heading")])
     assert [c.text for c in chunks] == ["Текст.", "Контакты"]
-
-
-def test_source_labels():
-    assert Chunk(0, "", 3, None, None, None).source_label("catalog.pdf") == "catalog.pdf, p. 3"
-    assert (
-        Chunk(0, "", None, "Прайс", 12, 14).source_label("price.xlsx")
-        == "price.xlsx, sheet Прайс, rows 12–14"
-    )
-    assert (
-        Chunk(0, "", None, "Прайс", 12, 12).source_label("price.xlsx")
-        == "price.xlsx, sheet Прайс, row 12"
-    )
-    assert Chunk(0, "", None, None, None, None).source_label("terms.docx") == "terms.docx"
