@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import and_, insert, or_, select, update
@@ -36,14 +37,6 @@ class ClaimedJob:
     worker_id: str = ""
     completed: bool = False
 
-    async def complete_in(self, session: AsyncSession) -> bool:
-        """Mark done in the handler's own transaction, so its effect and `done` commit together.
-
-        False means another worker holds the job now (this one's lease ran out): the caller
-        should then not commit its effect.
-        """
-        self.completed = await complete(session, self, self.worker_id)
-        return self.completed
 
 
 class Wakeup:
@@ -145,10 +138,8 @@ async def claim(db: Database, worker_id: str, *, limit: int, lease_seconds: floa
             attempts=Job.attempts + 1,
         )
         .returning(Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts)
-        .execution_options(synchronize_session=False)
     )
-    async with db.transaction() as session:
-        rows = (await session.execute(statement)).all()
+    rows = await db.run(partial(_rows, statement=statement))
     return [
         ClaimedJob(id=r[0], kind=r[1], payload=r[2], attempts=r[3], max_attempts=r[4], worker_id=worker_id)
         for r in sorted(rows, key=lambda r: r[0])
@@ -163,30 +154,17 @@ async def bury_exhausted(db: Database) -> list[tuple[str, dict[str, Any]]]:
 
     Returns the buried jobs' (kind, payload), for their on-dead handlers.
     """
-    async with db.transaction() as session:
-        result = await session.execute(
-            update(Job)
-            .where(Job.status == RUNNING, Job.lease_expires_at < utcnow(), Job.attempts >= Job.max_attempts)
-            .values(status=DEAD, locked_by=None, finished_at=utcnow(), last_error=BURIED_ERROR)
-            .returning(Job.kind, Job.payload)
-            .execution_options(synchronize_session=False)
-        )
-        return [(kind, payload) for kind, payload in result.all()]
+    rows = await db.run(partial(_rows, statement=(
+        update(Job)
+        .where(Job.status == RUNNING, Job.lease_expires_at < utcnow(), Job.attempts >= Job.max_attempts)
+        .values(status=DEAD, locked_by=None, finished_at=utcnow(), last_error=BURIED_ERROR)
+        .returning(Job.kind, Job.payload)
+    )))
+    return [(kind, payload) for kind, payload in rows]
 
 
 def _owned(job_id: int, worker_id: str) -> Any:
     return and_(Job.id == job_id, Job.locked_by == worker_id, Job.status == RUNNING)
-
-
-async def complete(session: AsyncSession, job: ClaimedJob, worker_id: str) -> bool:
-    """Mark done inside the handler's own transaction when it has one, so both commit together."""
-    result = await session.execute(
-        update(Job)
-        .where(_owned(job.id, worker_id))
-        .values(status=DONE, locked_by=None, lease_expires_at=None, finished_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    return bool(getattr(result, "rowcount", 0))
 
 
 async def fail(
@@ -200,31 +178,30 @@ async def fail(
     else:
         delay = delay_seconds if delay_seconds is not None else backoff_seconds(job.attempts)
         values |= {"status": QUEUED, "run_at": utcnow() + timedelta(seconds=delay)}
-    async with db.transaction() as session:
-        await session.execute(
-            update(Job).where(_owned(job.id, worker_id)).values(**values).execution_options(synchronize_session=False)
-        )
+    await db.run(partial(_rows, statement=update(Job).where(_owned(job.id, worker_id)).values(**values)))
     return DEAD if final else QUEUED
 
 
 async def release(db: Database, job: ClaimedJob, worker_id: str) -> None:
     """Give a job back untouched (graceful shutdown): claimable again at once, attempt not counted."""
-    async with db.transaction() as session:
-        await session.execute(
-            update(Job)
-            .where(_owned(job.id, worker_id))
-            .values(status=QUEUED, locked_by=None, lease_expires_at=None, attempts=Job.attempts - 1, run_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
+    await db.run(partial(_rows, statement=(
+        update(Job)
+        .where(_owned(job.id, worker_id))
+        .values(status=QUEUED, locked_by=None, lease_expires_at=None, attempts=Job.attempts - 1, run_at=utcnow())
+    )))
 
 
 async def renew(db: Database, job_ids: list[int], worker_id: str, lease_seconds: float) -> None:
     if not job_ids:
         return
-    async with db.transaction() as session:
-        await session.execute(
-            update(Job)
-            .where(Job.id.in_(job_ids), Job.locked_by == worker_id, Job.status == RUNNING)
-            .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
-            .execution_options(synchronize_session=False)
-        )
+    await db.run(partial(_rows, statement=(
+        update(Job)
+        .where(Job.id.in_(job_ids), Job.locked_by == worker_id, Job.status == RUNNING)
+        .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
+    )))
+
+
+def _rows(connection: Connection, statement: Any) -> list[Any]:
+    """One statement as a unit of `Database.run` (shares the group commit with the message path)."""
+    result = connection.execute(statement)
+    return list(result.all()) if result.returns_rows else []

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 import openai
 from openai import AsyncOpenAI
+from openai.types.chat import ChatCompletion
 
 from botcraft.backoff import backoff_seconds
 from botcraft.llm.base import (
@@ -120,7 +121,11 @@ class OpenAICompatProvider(LLMProvider):
         client = self.client
 
         async def attempt(limits: openai.Timeout) -> Completion:
-            response = await client.chat.completions.create(**request, timeout=limits)
+            # The SDK's own POST, without `chat.completions.create`'s walk of the request
+            # through its TypedDict hints: for our plain JSON body it changes nothing and cost
+            # about a third of a customer's answer in CPU (bench/channels_e2e.py).
+            response = await client.post("/chat/completions", body=request, cast_to=ChatCompletion,
+                                         options={"timeout": limits})
             return self._to_completion(response)
 
         return await self._with_retries(attempt)
