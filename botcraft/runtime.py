@@ -13,9 +13,9 @@ import httpx
 
 from botcraft.config import Settings
 from botcraft.db import Database
-from botcraft.jobs.queue import Wakeup, wakeup
 
 if TYPE_CHECKING:
+    from botcraft.jobs.queue import Wakeup
     from botcraft.channels.inbound import LastEventClock
     from botcraft.channels.manager import ChannelManager
     from botcraft.channels.platform_bot import PlatformBot
@@ -27,6 +27,8 @@ class Runtime:
     channels: ChannelManager
     pacer: SendPacer
     last_event: LastEventClock
+    # Wakes this process's idle workers when a job is committed.
+    wakeup: Wakeup
     platform_bot: PlatformBot | None = None
 
     def __init__(self, settings: Settings, db: Database) -> None:
@@ -34,8 +36,6 @@ class Runtime:
         self.db = db
         # One pooled client for outbound HTTP (channels, Graph API): connections are reused.
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
-        # Wakes this process's idle workers when a job is committed.
-        self.wakeup: Wakeup = wakeup
         # How many document parses run at once in this process.
         self.parser_slots = asyncio.Semaphore(settings.parser_processes)
 

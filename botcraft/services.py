@@ -13,7 +13,7 @@ from botcraft.channels.manager import ChannelManager
 from botcraft.channels.platform_bot import PlatformBot
 from botcraft.channels.ratelimit import SendPacer
 from botcraft.channels.telegram_polling import PollingSupervisor
-from botcraft.jobs import kinds
+from botcraft.jobs import kinds, queue
 from botcraft.jobs.registry import DEAD_HANDLERS, HANDLERS, DeadHandler, Handler
 from botcraft.jobs.worker import WorkerPool
 from botcraft.knowledge.processing import process_document
@@ -46,6 +46,7 @@ class Background:
         runtime.channels = self.manager
         runtime.pacer = SendPacer()
         runtime.last_event = LastEventClock()
+        runtime.wakeup = queue.wakeup
         self.workers = WorkerPool(runtime, workers, concurrency=concurrency)
         settings = runtime.settings
         polling = serve and settings.telegram_polling

@@ -1,6 +1,8 @@
 """What every channel does: verify and parse inbound, send text, set up and tear down.
 
-Adding a channel is one subclass of BaseChannel plus a line in `registry.CHANNELS`.
+A channel is one subclass of BaseChannel plus a line in `registry.CHANNELS`. Its settings
+and secrets are still described in agents/integrations.py and its webhook (if any) is routed
+in router.py or meta_webhooks.py: moving those into the channel class is unfinished work.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Language models behind one small interface (see :mod:`botcraft.llm.base`)."""
+"""Language models behind one small interface (see :mod:`botcraft.llm.base`).
+
+Owns no table. May import: the core only (config, errors).
+"""
 
 from botcraft.llm.base import (
     ChatMessage,
