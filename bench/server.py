@@ -54,7 +54,6 @@ def main() -> None:
     if profile:
         import cProfile
         import signal
-
         import time
 
         profiler = cProfile.Profile(time.process_time)  # CPU, not wall time: the machine is shared

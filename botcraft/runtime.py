@@ -15,11 +15,11 @@ from botcraft.config import Settings
 from botcraft.db import Database
 
 if TYPE_CHECKING:
-    from botcraft.jobs.queue import Wakeup
     from botcraft.channels.inbound import LastEventClock
     from botcraft.channels.manager import ChannelManager
     from botcraft.channels.platform_bot import PlatformBot
     from botcraft.channels.ratelimit import SendPacer
+    from botcraft.jobs.queue import Wakeup
 
 
 class Runtime:
