@@ -141,8 +141,12 @@ class PollingSupervisor:
                     await self._store(state_id, ctx.agent_id, updates)
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - logged; the supervisor starts a new poller
+        except Exception as exc:  # noqa: BLE001 - the supervisor starts a new poller
+            # Nothing is lost (the offset only moves once updates are stored), but the owner
+            # sees why messages stopped in the channel's status, not only the operator's log.
             log.exception("poller_crashed", state_id=state_id)
+            with contextlib.suppress(Exception):
+                await self._error(state_id, f"Receiving messages failed ({type(exc).__name__}); retrying.")
         finally:
             await self._release(state_id)
 
@@ -173,11 +177,13 @@ class PollingSupervisor:
                                   .execution_options(synchronize_session=False))
 
     async def _release(self, state_id: int) -> None:
-        with contextlib.suppress(Exception):
+        try:
             async with self.runtime.db.transaction() as session:
                 await session.execute(
                     update(ChannelState).where(ChannelState.id == state_id, ChannelState.lease_owner == self.owner)
                     .values(lease_owner=None, lease_expires_at=None).execution_options(synchronize_session=False))
+        except Exception:  # noqa: BLE001 - the lease then simply runs out
+            log.warning("poller_lease_not_released", state_id=state_id, exc_info=True)
 
     async def aclose(self) -> None:
         if self._main is not None:
