@@ -27,7 +27,7 @@ migrate: $(STAMP)
 worker: $(STAMP)
 	$(BIN)/botcraft worker
 
-test: $(STAMP)
+test: lint
 	@scripts/system-deps.sh test
 	@rm -rf $(SCREENSHOTS)
 	BOTCRAFT_TEST_DB=sqlite $(BIN)/python -m pytest
@@ -56,6 +56,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check botcraft tests bench
 	$(BIN)/mypy botcraft
+	$(BIN)/lint-imports
 
 # Bring the message catalogue in step with the code; then translate the new entries in
 # botcraft/i18n/locales/ru/LC_MESSAGES/messages.po (a test fails while any is untranslated).

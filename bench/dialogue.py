@@ -1,11 +1,12 @@
 """Issue 4: dialogue turns per second through the durable jobs, SQLite and PostgreSQL.
 
-- Throughput: N inbound Telegram messages (one per conversation) are recorded with
-  `record_inbound` (each enqueues a `dialogue_turn` job), then a WorkerPool drains them;
-  the LLM is bench/fakellm.py (instant, real chat.completions protocol) in another process.
-  Every turn does the real work: history, search over the agent's 300 knowledge chunks,
-  prompt, the openai SDK call, the answer row. `deliver_message` jobs have no handler yet
-  (the channel issue adds it): they end dead and are not counted.
+- Throughput: N inbound Telegram messages (one per conversation) are stored as the webhook
+  stores them (`channels.inbound.store_events_in`: the event and its `channel_event` job),
+  then a WorkerPool drains them; the LLM is bench/fakellm.py (instant, real
+  chat.completions protocol) in another process. Every turn does the real work: history,
+  search over the agent's 300 knowledge chunks, prompt, the openai SDK call, the answer row,
+  and the sender's verdict (the agent has no bot connected, so the answer is marked "not
+  sent" instead of going to a fake: bench/channels_e2e.py measures the send).
   Baseline: the same number of no-op jobs drained by the same pool configuration.
 - Slow model: the fake answers after 2 s; 2,000 conversations at once; time until all are
   answered, and the peak RSS of this (the worker) process.
@@ -60,25 +61,37 @@ def _fake_llm(delay: float = 0.0) -> tuple[subprocess.Popen[bytes], int]:
 
 
 async def _record(db: Any, agent: Any, start: int, n: int) -> float:
-    from botcraft.dialogue.service import Inbound, record_inbound
+    from functools import partial
+
+    from botcraft.channels.events import EventKind, InboundEvent
+    from botcraft.channels.inbound import store_events_in
 
     texts = QUESTIONS + WORDS_RU
     t0 = time.perf_counter()
     for batch in range(start, start + n, 200):
-        async with db.transaction() as session:
-            for i in range(batch, min(batch + 200, start + n)):
-                await record_inbound(
-                    session,
-                    agent,
-                    Inbound(
-                        channel="telegram",
-                        chat_id=str(i),
-                        text=texts[i % len(texts)],
-                        customer_name=f"Клиент {i}",
-                        channel_message_id=f"m{i}",
-                    ),
-                )
+        events = [
+            InboundEvent(channel="telegram", kind=EventKind.MESSAGE, event_id=f"update:{i}", chat_id=str(i),
+                         customer_name=f"Клиент {i}", text=texts[i % len(texts)], message_id=str(i))
+            for i in range(batch, min(batch + 200, start + n))
+        ]
+        await db.run(partial(store_events_in, agent_id=agent.id, channel="telegram", events=events, raw=None))
     return time.perf_counter() - t0
+
+
+def _runtime(settings: Any, db: Any) -> Any:
+    """A worker process's runtime, as services.Background makes it (without starting anything)."""
+    from botcraft.channels.inbound import LastEventClock
+    from botcraft.channels.manager import ChannelManager
+    from botcraft.channels.ratelimit import SendPacer
+    from botcraft.jobs import queue
+    from botcraft.runtime import Runtime
+    from botcraft.services import register_handlers
+
+    register_handlers()
+    runtime = Runtime(settings, db)
+    runtime.channels, runtime.pacer, runtime.last_event = ChannelManager(runtime), SendPacer(), LastEventClock()
+    runtime.wakeup = queue.wakeup
+    return runtime
 
 
 async def _drain(
@@ -102,17 +115,18 @@ async def _measure(kind: str, llm_port: int, slow_port: int) -> dict[str, Any]:
     from sqlalchemy import func, select
 
     from botcraft.db import Database
-    from botcraft.jobs import kinds as _kinds  # noqa: F401 - registers the handlers
+    from botcraft.services import register_handlers
+
+    register_handlers()
     from botcraft.jobs import queue
     from botcraft.jobs.registry import HANDLERS
     from botcraft.models import Agent, Job, Message
-    from botcraft.runtime import Runtime
 
     work = workdir(f"dialogue-{kind}")
     url = await new_database_url(kind, work)
     out: dict[str, Any] = {}
     counter = {"n": 0}
-    turn_handler = HANDLERS["dialogue_turn"]
+    turn_handler = HANDLERS["channel_event"]
 
     async def counted_turn(runtime: Any, job: Any) -> None:
         await turn_handler(runtime, job)
@@ -121,12 +135,8 @@ async def _measure(kind: str, llm_port: int, slow_port: int) -> dict[str, Any]:
     async def noop(_runtime: Any, _job: Any) -> None:
         counter["n"] += 1
 
-    async def delivered(_runtime: Any, _job: Any) -> None:
-        return None  # channel sending is the channel issue's to measure
-
     deliver_handler = HANDLERS.get("deliver_message")
-    HANDLERS["dialogue_turn"] = counted_turn
-    HANDLERS["deliver_message"] = delivered
+    HANDLERS["channel_event"] = counted_turn
     HANDLERS[NOOP] = noop
     try:
         settings = make_settings(
@@ -137,7 +147,7 @@ async def _measure(kind: str, llm_port: int, slow_port: int) -> dict[str, Any]:
             OPENAI_MODEL="fake-model",
         )
         db = Database(url)
-        runtime = Runtime(settings, db)
+        runtime = _runtime(settings, db)
         _, agent_id = await seed_owner(db)
         await seed_knowledge(db, agent_id)
         async with db.transaction(write=False) as session:
@@ -184,7 +194,7 @@ async def _measure(kind: str, llm_port: int, slow_port: int) -> dict[str, Any]:
                 .where(Message.direction == "out", Message.answered_by == "llm")
             )
             dead = await session.scalar(
-                select(func.count()).select_from(Job).where(Job.kind == "dialogue_turn", Job.status != "done")
+                select(func.count()).select_from(Job).where(Job.kind == "channel_event", Job.status != "done")
             )
         best = max(runs, key=lambda r: r["turns_per_s"])
         out["throughput"] = runs
@@ -196,7 +206,7 @@ async def _measure(kind: str, llm_port: int, slow_port: int) -> dict[str, Any]:
 
         await db.dispose()
     finally:
-        HANDLERS["dialogue_turn"] = turn_handler
+        HANDLERS["channel_event"] = turn_handler
         if deliver_handler is not None:
             HANDLERS["deliver_message"] = deliver_handler
         else:
@@ -212,23 +222,20 @@ async def _slow(kind: str, slow_port: int) -> dict[str, Any]:
     from sqlalchemy import func, select
 
     from botcraft.db import Database
-    from botcraft.jobs import kinds as _kinds  # noqa: F401 - registers the handlers
+    from botcraft.services import register_handlers
+
+    register_handlers()
     from botcraft.jobs.registry import HANDLERS
     from botcraft.models import Agent, Job
-    from botcraft.runtime import Runtime
 
     counter = {"n": 0}
-    turn_handler = HANDLERS["dialogue_turn"]
+    turn_handler = HANDLERS["channel_event"]
 
     async def counted_turn(runtime: Any, job: Any) -> None:
         await turn_handler(runtime, job)
         counter["n"] += 1
 
-    async def delivered(_runtime: Any, _job: Any) -> None:
-        return None
-
-    HANDLERS["dialogue_turn"] = counted_turn
-    HANDLERS["deliver_message"] = delivered
+    HANDLERS["channel_event"] = counted_turn
     work = workdir(f"dialogue-slow-{kind}")
     url = await new_database_url(kind, work)
     settings = make_settings(
@@ -239,7 +246,7 @@ async def _slow(kind: str, slow_port: int) -> dict[str, Any]:
         OPENAI_MODEL="fake-model",
     )
     db = Database(url)
-    runtime = Runtime(settings, db)
+    runtime = _runtime(settings, db)
     _, agent_id = await seed_owner(db)
     await seed_knowledge(db, agent_id)
     async with db.transaction(write=False) as session:
@@ -252,7 +259,7 @@ async def _slow(kind: str, slow_port: int) -> dict[str, Any]:
         seconds = await _drain(runtime, counter, SLOW_CONVERSATIONS, *SLOW_CONFIG, timeout=SLOW_TIMEOUT_S)
     async with db.transaction(write=False) as session:
         retried = await session.scalar(
-            select(func.count()).select_from(Job).where(Job.kind == "dialogue_turn", Job.attempts > 1)
+            select(func.count()).select_from(Job).where(Job.kind == "channel_event", Job.attempts > 1)
         )
     await runtime.close()
     await db.dispose()

@@ -7,7 +7,8 @@ Speaks the real chat.completions protocol (POST /v1/chat/completions, non-stream
 asyncio protocol with uvloop: tests/fakes/openai_fake.py (Starlette, request recording,
 scripting) costs more CPU per request than the engine under test on a 2-core machine.
 With DELAY_SECONDS every answer is sent that long after its request arrived, without
-blocking other requests (as a slow model would).
+blocking other requests (as a slow model would); `POST /control/delay` with `{"seconds": 2}`
+changes it while the server runs (the bench switches one server between phases).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class _Protocol(asyncio.Protocol):
             self.buffer = self.buffer[end + 4 + length :]
             method, path = head.split(" ", 2)[:2]
             response = self._answer(method, path, body)
-            if self.delay:
+            if self.delay and path.endswith("/chat/completions"):
                 self.loop.call_later(self.delay, self._write, response)
             else:
                 self._write(response)
@@ -56,6 +57,9 @@ class _Protocol(asyncio.Protocol):
             self.transport.write(response)
 
     def _answer(self, method: str, path: str, body: bytes) -> bytes:
+        if method == "POST" and path == "/control/delay":
+            _Protocol.delay = float(json.loads(body)["seconds"])
+            return _http(200, {"delay": _Protocol.delay})
         if method == "POST" and path.endswith("/chat/completions"):
             request = json.loads(body)
             prompt = sum(len(str(m.get("content", ""))) for m in request.get("messages", [])) // 4

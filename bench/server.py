@@ -45,8 +45,21 @@ def bare_app() -> Any:
 def main() -> None:
     import uvicorn
 
+    from bench import counters
+
+    counters.install()  # only with BENCH_COUNTERS set (bench/channels_e2e.py)
     kind, port = sys.argv[1], int(sys.argv[2])
     target = "botcraft.app:create_app" if kind == "app" else "bench.server:bare_app"
+    profile = os.environ.get("BENCH_PROFILE")  # a file: where the event loop's time went (cProfile)
+    if profile:
+        import cProfile
+        import signal
+        import time
+
+        profiler = cProfile.Profile(time.process_time)  # CPU, not wall time: the machine is shared
+        # SIGUSR1 starts, SIGUSR2 stops and writes: only the measured phase, not the start-up.
+        signal.signal(signal.SIGUSR1, lambda *_: profiler.enable())
+        signal.signal(signal.SIGUSR2, lambda *_: (profiler.disable(), profiler.dump_stats(profile)))
     uvicorn.run(target, factory=True, host="127.0.0.1", port=port, log_config=None, proxy_headers=True)
 
 

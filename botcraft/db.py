@@ -5,6 +5,13 @@ which commits or rolls back as a whole and only then runs the callbacks register
 `after_commit` (e.g. waking job workers), so nothing outside the database ever sees work
 that was rolled back.
 
+The message path (webhook → answer → send) runs its units with `Database.run(fn)` instead:
+`fn(connection)` is a plain function of SQLAlchemy Core statements on a sync Connection. On
+SQLite the whole unit is one hand-off to a thread that owns its own connection, and the
+units that wait at the same moment share one transaction (group commit: one BEGIN, one
+COMMIT, one fsync for a burst of webhooks); through aiosqlite every statement costs three or
+four hand-offs. On PostgreSQL the unit runs in its own transaction with `run_sync`.
+
 SQLite needs two things PostgreSQL does not:
 - WAL mode, foreign keys and a busy timeout, set on every new connection;
 - write transactions that take the write lock at BEGIN (`BEGIN IMMEDIATE`). A deferred
@@ -15,19 +22,24 @@ SQLite needs two things PostgreSQL does not:
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from annotated_types import Ge, Le
 from fastapi import Depends, Request
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import StaticPool
 from sqlalchemy.util import await_only
 
 AfterCommit = Callable[[], Awaitable[None] | None]
+T = TypeVar("T")
+Unit = Callable[[Connection], T]
 
 # Every table's id is an INTEGER: 32 bits on PostgreSQL, 64 on SQLite. A larger number names
 # no row, and handed to the driver it is an error (a 500), so ids that arrive in a path, a
@@ -49,9 +61,11 @@ class Database:
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         # A pool big enough that busy workers reuse connections instead of opening new
         # ones (a new PostgreSQL connection is a new server process).
+        self._units: _SQLiteUnits | None = None
         if self.is_sqlite:
             self.engine: AsyncEngine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=8)
-            _configure_sqlite(self.engine)
+            writer = _configure_sqlite(self.engine)
+            self._units = _SQLiteUnits(url, writer)
         else:
             # No ping before every checkout (a round trip each time); connections are
             # recycled instead, and a job that meets a dropped connection is retried.
@@ -79,7 +93,25 @@ class Database:
                 raise
         await run_after_commit(session)
 
+    async def run(self, unit: Unit[T], *, write: bool = True) -> T:
+        """Run `unit(connection)` as one transaction (reads: one consistent snapshot) and return its result.
+
+        The unit may run more than once (a failed group is retried unit by unit), so it must do
+        nothing but database work. Callbacks after the commit are the caller's, after the await.
+        """
+        if self._units is not None:
+            return await self._units.run(unit, write=write)
+        if write:
+            async with self.engine.begin() as connection:
+                return await connection.run_sync(unit)
+        async with self.engine.connect() as connection:
+            result = await connection.run_sync(unit)
+            await connection.rollback()
+            return result
+
     async def dispose(self) -> None:
+        if self._units is not None:
+            self._units.close()
         await self.engine.dispose()
 
 
@@ -103,7 +135,7 @@ class SQLiteWriterLocked(OperationalError):
 _WRITER_WAIT_SECONDS = 30.0
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine) -> asyncio.Lock:
     # Writers of this process queue here, in arrival order, instead of in SQLite's busy
     # handler, which sleeps 1-100 ms between polls and hands the lock to whoever polls
     # first: under a burst of webhooks that made the slowest acknowledgement take seconds.
@@ -124,14 +156,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             writer.release()
 
     @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let us emit BEGIN ourselves; pysqlite's own transaction handling is lazy and
-        # would defer the write lock.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        for pragma in _SQLITE_PRAGMAS:
-            cursor.execute(pragma)
-        cursor.close()
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
+        _sqlite_connect(dbapi_connection, record)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -142,6 +168,131 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             await_only(acquire_writer())
             connection.connection.info["holds_writer"] = True
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return writer
+
+
+# Units of one group: as many as arrived while the previous group ran, up to this many.
+_GROUP_LIMIT = 256
+
+
+class _SQLiteUnits:
+    """Units of work on SQLite, each group of waiting units in one thread hand-off.
+
+    Writes: one thread with its own connection. The group runs in one BEGIN IMMEDIATE ...
+    COMMIT, holding this process's writer lock (the one the async engine's writers queue on)
+    for exactly that long. If any unit fails, the group is rolled back and each unit is run
+    again in a transaction of its own, so one bad unit fails alone.
+    Reads: a second thread and connection; a group of reads is one hand-off, without BEGIN
+    (in WAL mode each statement sees a consistent snapshot; a unit that needs one snapshot
+    across statements runs as a write).
+    """
+
+    def __init__(self, url: str, writer: asyncio.Lock) -> None:
+        sync_url = make_url(url).set(drivername="sqlite")
+        self._writer = writer
+        self._engine = create_engine(sync_url, poolclass=StaticPool)
+        self._read_engine = create_engine(sync_url, poolclass=StaticPool)
+        for engine in (self._engine, self._read_engine):
+            event.listen(engine, "connect", _sqlite_connect)
+        self._write_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+        self._read_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-reader")
+        self._local = threading.local()
+        self._pending: dict[bool, list[tuple[Unit[Any], asyncio.Future[Any]]]] = {True: [], False: []}
+        self._draining: dict[bool, bool] = {True: False, False: False}
+
+    async def run(self, unit: Unit[T], *, write: bool) -> T:
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._pending[write].append((unit, future))
+        if not self._draining[write]:
+            self._draining[write] = True
+            asyncio.get_running_loop().create_task(self._drain(write))
+        return await future
+
+    async def _drain(self, write: bool) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._pending[write]:
+                group = self._pending[write][:_GROUP_LIMIT]
+                del self._pending[write][:_GROUP_LIMIT]
+                units = [unit for unit, _ in group]
+                try:
+                    if write:
+                        await asyncio.wait_for(self._writer.acquire(), _WRITER_WAIT_SECONDS)
+                        try:
+                            outcomes = await loop.run_in_executor(self._write_thread, self._write_group, units)
+                        finally:
+                            self._writer.release()
+                    else:
+                        outcomes = await loop.run_in_executor(self._read_thread, self._read_group, units)
+                except BaseException as exc:  # noqa: BLE001 - every waiting unit hears of it
+                    error = SQLiteWriterLocked("BEGIN IMMEDIATE", None, exc) if isinstance(exc, TimeoutError) else exc
+                    outcomes = [(False, error)] * len(group)
+                for (_, future), (ok, value) in zip(group, outcomes, strict=True):
+                    if future.done():
+                        continue  # the caller was cancelled
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(value)
+        finally:
+            self._draining[write] = False
+
+    def _connection(self, engine: Any, name: str) -> Connection:
+        connection: Connection | None = getattr(self._local, name, None)
+        if connection is None:
+            connection = engine.connect()
+            setattr(self._local, name, connection)
+        return connection
+
+    def _write_group(self, units: list[Unit[Any]]) -> list[tuple[bool, Any]]:
+        connection = self._connection(self._engine, "writer")
+        if len(units) > 1:
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                results = [unit(connection) for unit in units]
+                connection.commit()
+                return [(True, r) for r in results]
+            except Exception:  # noqa: BLE001 - retried one by one below
+                connection.rollback()
+        outcomes: list[tuple[bool, Any]] = []
+        for unit in units:
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                result = unit(connection)
+                connection.commit()
+                outcomes.append((True, result))
+            except Exception as exc:  # noqa: BLE001 - handed to that unit's caller
+                connection.rollback()
+                outcomes.append((False, exc))
+        return outcomes
+
+    def _read_group(self, units: list[Unit[Any]]) -> list[tuple[bool, Any]]:
+        connection = self._connection(self._read_engine, "reader")
+        outcomes: list[tuple[bool, Any]] = []
+        for unit in units:
+            try:
+                outcomes.append((True, unit(connection)))
+            except Exception as exc:  # noqa: BLE001 - handed to that unit's caller
+                outcomes.append((False, exc))
+        connection.rollback()  # ends SQLAlchemy's transaction; SQLite has none open (no BEGIN)
+        return outcomes
+
+    def close(self) -> None:
+        for thread in (self._write_thread, self._read_thread):
+            thread.shutdown(wait=True)
+        self._engine.dispose()
+        self._read_engine.dispose()
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let us emit BEGIN ourselves; pysqlite's own transaction handling is lazy and would
+    # defer the write lock.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in _SQLITE_PRAGMAS:
+        cursor.execute(pragma)
+    cursor.close()
 
 
 def get_db(request: Request) -> Database:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -154,6 +155,7 @@ class Document(Base):
     error: Mapped[str | None] = mapped_column(Text)
     chunk_count: Mapped[int] = mapped_column(Integer, default=0)
     pages: Mapped[int | None] = mapped_column(Integer)
+    # The seed's column, kept for its readers: always `status == "ready"` (set by _derive_is_processed).
     is_processed: Mapped[bool] = mapped_column(Boolean, default=False)
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None]
@@ -164,6 +166,12 @@ class Document(Base):
     embedded_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     embedding_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     embedding_error: Mapped[str | None] = mapped_column(Text)
+
+
+@event.listens_for(Document.status, "set")
+def _derive_is_processed(document: Document, status: str, _old: object, _initiator: object) -> None:
+    """The one place is_processed is written: a document is processed exactly when it is ready."""
+    document.is_processed = status == "ready"
 
 
 class Chunk(Base):
@@ -307,5 +315,7 @@ class ChannelEvent(Base):
     channel: Mapped[str] = mapped_column(String(16))
     event_id: Mapped[str] = mapped_column(String(255))
     kind: Mapped[str] = mapped_column(String(16))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # the parsed InboundEvent, what the job reads
+    # What the platform sent (a Telegram update; a Meta webhook body), to replay after a parser fix.
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,30 +1,49 @@
-"""What one process shares between requests and jobs: settings, database, clients.
+"""What one process shares between requests and jobs: settings, database, clients, services.
 
-Built once by the web app's lifespan or by `botcraft worker`, and handed to job handlers.
+Built once by the web app's lifespan or by `botcraft worker` (services.Background fills in
+the channel services), and handed to job handlers.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from typing import TYPE_CHECKING
 
 import httpx
 
 from botcraft.config import Settings
 from botcraft.db import Database
 
+if TYPE_CHECKING:
+    from botcraft.channels.inbound import LastEventClock
+    from botcraft.channels.manager import ChannelManager
+    from botcraft.channels.platform_bot import PlatformBot
+    from botcraft.channels.ratelimit import SendPacer
+    from botcraft.jobs.queue import Wakeup
+
 
 class Runtime:
+    # Set by services.Background at start-up.
+    channels: ChannelManager
+    pacer: SendPacer
+    last_event: LastEventClock
+    # Wakes this process's idle workers when a job is committed.
+    wakeup: Wakeup
+    platform_bot: PlatformBot | None = None
+
     def __init__(self, settings: Settings, db: Database) -> None:
         self.settings = settings
         self.db = db
         # One pooled client for outbound HTTP (channels, Graph API): connections are reused.
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
-        # Domain services attach themselves here (e.g. "parser_pool", "channels").
-        self.services: dict[str, Any] = {}
+        # How many document parses run at once in this process.
+        self.parser_slots = asyncio.Semaphore(settings.parser_processes)
 
     async def close(self) -> None:
-        for service in reversed(list(self.services.values())):
-            closer = getattr(service, "aclose", None)
-            if closer is not None:
-                await closer()
+        from botcraft.llm import aclose_clients
+
+        channels = getattr(self, "channels", None)
+        if channels is not None:
+            await channels.aclose()
+        await aclose_clients()  # the shared openai SDK clients of this loop
         await self.http.aclose()

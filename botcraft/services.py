@@ -1,29 +1,56 @@
-"""The background parts of a process, started and stopped together.
+"""The background parts of a process, started and stopped together, and every job's handler.
 
 `serve` runs everything (API, workers, Telegram pollers, the platform bot); `botcraft worker`
-runs workers only.
+runs workers only. Job handlers are registered here, at the top, so that no domain imports
+another's job code (jobs/kinds.py holds the names only).
 """
 
 from __future__ import annotations
 
+from botcraft.channels import inbound, outbound
+from botcraft.channels.inbound import LastEventClock
 from botcraft.channels.manager import ChannelManager
 from botcraft.channels.platform_bot import PlatformBot
+from botcraft.channels.ratelimit import SendPacer
 from botcraft.channels.telegram_polling import PollingSupervisor
-from botcraft.jobs import kinds as _job_kinds  # noqa: F401 - registers every job handler
+from botcraft.jobs import kinds, queue
+from botcraft.jobs.registry import DEAD_HANDLERS, HANDLERS, DeadHandler, Handler
 from botcraft.jobs.worker import WorkerPool
 from botcraft.knowledge import embedding, meaning
+from botcraft.knowledge.processing import process_document
 from botcraft.runtime import Runtime
+
+JOB_HANDLERS: dict[str, Handler] = {
+    kinds.CHANNEL_EVENT: inbound.process_event,
+    kinds.DELIVER_MESSAGE: outbound.deliver_message,
+    kinds.PROCESS_DOCUMENT: process_document,
+    kinds.EMBED_DOCUMENT: embedding.embed_document,
+}
+
+
+# Run once a kind's job has failed for the last time: nobody's message ends in a silent dead job.
+ON_DEAD: dict[str, DeadHandler] = {
+    kinds.CHANNEL_EVENT: inbound.hand_over_dead_event,
+    kinds.DELIVER_MESSAGE: outbound.give_up_delivery,
+}
+
+
+def register_handlers() -> None:
+    HANDLERS.update(JOB_HANDLERS)
+    DEAD_HANDLERS.update(ON_DEAD)
 
 
 class Background:
     def __init__(self, runtime: Runtime, *, workers: int, concurrency: int, serve: bool) -> None:
+        register_handlers()
         self.runtime = runtime
         self.manager = ChannelManager(runtime)
         # Search by meaning: this process's embedder and vector index (None when off).
         self.meaning = meaning.install(runtime.settings)
-        if self.meaning is not None:
-            runtime.services["meaning"] = self.meaning
-        runtime.services["channels"] = self.manager
+        runtime.channels = self.manager
+        runtime.pacer = SendPacer()
+        runtime.last_event = LastEventClock()
+        runtime.wakeup = queue.wakeup
         self.workers = WorkerPool(runtime, workers, concurrency=concurrency)
         settings = runtime.settings
         polling = serve and settings.telegram_polling
@@ -32,8 +59,7 @@ class Background:
             if polling else None
         )
         self.platform_bot = PlatformBot(settings, polling=polling) if serve and settings.telegram_token else None
-        if self.platform_bot is not None:
-            runtime.services["platform_bot"] = self.platform_bot
+        runtime.platform_bot = self.platform_bot
 
     async def start(self) -> None:
         await embedding.queue_model_change(self.runtime)

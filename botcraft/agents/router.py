@@ -52,7 +52,7 @@ async def delete_agent(
     shas = await knowledge_service.sha256s_of_agent(db, agent.id)
     integrations = dict(agent.integrations_json or {})
     await service.remove(db, agent)
-    manager: ChannelManager = request.app.state.runtime.services["channels"]
+    manager: ChannelManager = request.app.state.runtime.channels
 
     async def clean_up() -> None:
         # Files and the platforms' side (webhooks) go only once the rows are really gone.
@@ -75,7 +75,7 @@ async def put_integrations(
     settings: SettingsDep,
 ) -> AgentOut:
     """Check new channel settings with their platform first; store them only when that worked."""
-    manager: ChannelManager = request.app.state.runtime.services["channels"]
+    manager: ChannelManager = request.app.state.runtime.channels
     async with db.transaction(write=False) as session:
         agent = await service.get_owned(session, user, agent_id)
     old = dict(agent.integrations_json or {})

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -154,7 +152,3 @@ def to_out(agent: Agent, key: str) -> AgentOut:
         created_at=agent.created_at,
         updated_at=agent.updated_at,
     )
-
-
-def integrations_of(agent: Agent) -> dict[str, Any]:
-    return agent.integrations_json or {}

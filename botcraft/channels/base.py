@@ -1,6 +1,8 @@
 """What every channel does: verify and parse inbound, send text, set up and tear down.
 
-Adding a channel is one subclass of BaseChannel plus a line in `registry.CHANNELS`.
+A channel is one subclass of BaseChannel plus a line in `registry.CHANNELS`. Its settings
+and secrets are still described in agents/integrations.py and its webhook (if any) is routed
+in router.py or meta_webhooks.py: moving those into the channel class is unfinished work.
 """
 
 from __future__ import annotations
@@ -59,7 +61,6 @@ class BaseChannel(ABC):
     name: ClassVar[str]
     # Free-form replies allowed only this long after the customer's last message (Meta).
     reply_window_hours: ClassVar[int | None] = None
-    text_limit: ClassVar[int] = 4096
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime

@@ -19,14 +19,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
 
-from botcraft.channels.text_split import Length, split_plain, utf8_len
+from botcraft.backoff import backoff_seconds
+from botcraft.channels.text_split import split_plain, utf8_len
 
 logger = logging.getLogger(__name__)
 
@@ -250,10 +250,7 @@ class GraphClient:
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait before retry number `attempt` (0-based): capped, jittered."""
-        ceiling = min(self.backoff_cap, self.backoff_base * (2**attempt))
-        # "Equal jitter": at least half the delay, so retries do not hammer Meta, plus a
-        # random half, so many workers do not retry in lockstep.
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
+        return backoff_seconds(attempt + 1, base=self.backoff_base, cap=self.backoff_cap)
 
     async def request(
         self,
@@ -338,11 +335,6 @@ def _scrub(text: str, token: str) -> str:
 
 
 # ------------------------------------------------------------------ convenience calls
-
-
-def split_text(text: str, limit: int, length: Length = len) -> list[str]:
-    """Cut a reply into messages: paragraph, then sentence, then word boundaries."""
-    return split_plain(text, limit, length)
 
 
 def split_for_whatsapp(text: str) -> list[str]:

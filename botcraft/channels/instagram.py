@@ -13,7 +13,6 @@ from botcraft.channels.meta import MetaChannel
 
 class InstagramChannel(MetaChannel):
     name: ClassVar[str] = "instagram"
-    text_limit: ClassVar[int] = 1000
 
     def _client(self, ctx: ChannelContext) -> Any:
         # With a page id, messages go through the Facebook Page (Facebook Login); otherwise

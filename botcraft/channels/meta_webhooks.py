@@ -8,15 +8,17 @@ names no connected agent is logged and still answered 200, so Meta does not retr
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from typing import Any
 
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy.engine import Connection
 
 from botcraft.channels.events import InboundEvent
-from botcraft.channels.ingest import store_events
+from botcraft.channels.inbound import store_events_in
 from botcraft.channels.meta_signature import (
     SIGNATURE_HEADER,
     SignatureResult,
@@ -70,14 +72,26 @@ async def _ingest(request: Request, db: Database, channel_name: str) -> JSONResp
     by_route: dict[str, list[InboundEvent]] = defaultdict(list)
     for event in events:
         by_route[event.route_key or ""].append(event)
-    async with db.transaction() as session:
-        for route_key, group in by_route.items():
-            route = await by_route_key.lookup(db, channel_name, route_key) if route_key else None
-            if route is None:
-                log.warning("webhook_unrouted", channel=channel_name, route_key=route_key, events=len(group))
-                continue
-            agent_id, enabled = route
-            await store_events(session, agent_id, channel_name, group, answer=enabled)
+    routed: list[tuple[int, bool, list[InboundEvent]]] = []
+    for route_key, group in by_route.items():
+        route = await by_route_key.lookup(db, channel_name, route_key) if route_key else None
+        if route is None:
+            log.warning("webhook_unrouted", channel=channel_name, route_key=route_key, events=len(group))
+            continue
+        routed.append((route[0], route[1], group))
+    if routed:
+        runtime = request.app.state.runtime
+        body = payload if isinstance(payload, dict) else None
+        now = time.monotonic()
+        touch = {agent_id: runtime.last_event.due(agent_id, channel_name, now) for agent_id, _, _ in routed}
+
+        def unit(connection: Connection) -> int:
+            return sum(store_events_in(connection, agent_id, channel_name, group, raw=body, answer=enabled,
+                                       touch=touch[agent_id])
+                       for agent_id, enabled, group in routed)
+
+        if await db.run(unit):
+            runtime.wakeup.notify()
     return JSONResponse({"ok": True})
 
 

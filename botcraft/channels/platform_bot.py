@@ -21,6 +21,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import AiogramError, TelegramAPIError, TelegramNetworkError, TelegramRetryAfter
 from aiogram.types import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, MenuButtonWebApp, WebAppInfo
 
+from botcraft.backoff import backoff_seconds
 from botcraft.channels.telegram import WEBHOOK_PATH
 from botcraft.config import Settings
 
@@ -96,7 +97,7 @@ class PlatformBot:
             except AiogramError as exc:  # API errors, network errors, undecodable answers
                 failures += 1
                 log.warning("platform_bot_poll_failed", error=str(exc))
-                await asyncio.sleep(min(60.0, 2.0**failures))
+                await asyncio.sleep(backoff_seconds(failures, base=2.0, cap=60.0))
                 continue
             for update in updates:
                 offset = update.update_id + 1

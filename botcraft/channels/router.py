@@ -12,13 +12,15 @@ from sqlalchemy import select
 
 from botcraft.agents.service import get_owned, list_for
 from botcraft.auth.deps import CurrentUser
-from botcraft.channels.ingest import store_events
+from botcraft.channels.inbound import store_events
 from botcraft.channels.manager import ChannelManager
 from botcraft.channels.platform_bot import platform_secret
 from botcraft.channels.routes import by_secret_hash
 from botcraft.channels.telegram import WEBHOOK_PATH, secret_hash
+from botcraft.channels.telegram_parse import MissingUpdateIdError
 from botcraft.db import DatabaseDep, RowId, SessionDep
 from botcraft.errors import AppError, NotFound, Unauthorized
+from botcraft.i18n import N_
 from botcraft.jsonbody import load_json_body
 from botcraft.models import Agent
 from botcraft.openapi import errors, webhook_body
@@ -27,7 +29,7 @@ router = APIRouter(tags=["channels"])
 
 
 def manager_from(request: Request) -> ChannelManager:
-    manager: ChannelManager = request.app.state.runtime.services["channels"]
+    manager: ChannelManager = request.app.state.runtime.channels
     return manager
 
 
@@ -45,7 +47,8 @@ async def telegram_webhook(request: Request, db: DatabaseDep) -> JSONResponse:
     secret = request.headers.get("x-telegram-bot-api-secret-token")
     if not secret:
         raise Unauthorized("Missing X-Telegram-Bot-Api-Secret-Token.", code="missing_secret")
-    platform = request.app.state.runtime.services.get("platform_bot")
+    runtime = request.app.state.runtime
+    platform = runtime.platform_bot
     if platform is not None and hmac.compare_digest(secret, platform_secret(request.app.state.settings)):
         payload = load_json_body(await request.body())
         await platform.handle(payload if isinstance(payload, dict) else {})
@@ -57,9 +60,12 @@ async def telegram_webhook(request: Request, db: DatabaseDep) -> JSONResponse:
     payload = load_json_body(await request.body())
     if not isinstance(payload, dict):
         raise AppError("An update must be a JSON object.", code="invalid_update")
-    events = manager_from(request).get("telegram").parse(payload)
-    async with db.transaction() as session:
-        await store_events(session, agent_id, "telegram", events, answer=enabled)
+    try:
+        events = runtime.channels.get("telegram").parse(payload)
+    except MissingUpdateIdError as exc:
+        # Telegram itself never sends this; whoever did gets told what is wrong, not a 500.
+        raise AppError(N_("Not a Telegram update: {reason}.").format(reason=exc), code="invalid_update") from exc
+    await store_events(runtime, agent_id, "telegram", events, raw=payload, answer=enabled)
     return JSONResponse({"ok": True})
 
 

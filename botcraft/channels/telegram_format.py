@@ -18,13 +18,12 @@ bullets ("• "), numbered lists (numbers kept: "step 2" must stay findable), > 
 
 from __future__ import annotations
 
-import html as _html
 import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from botcraft.channels.text_split import split_plain, split_spans, utf16_len
+from botcraft.channels.text_split import split_plain, utf16_len
 
 TELEGRAM_TEXT_LIMIT = 4096
 
@@ -35,7 +34,6 @@ __all__ = [
     "markdown_to_telegram_html",
     "render_parts",
     "split_markdown",
-    "split_message",
 ]
 
 
@@ -711,79 +709,3 @@ def render_parts(md: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[tuple[str, s
             parts.extend((escape_html(p), p) for p in split_plain(plain, limit, utf16_len))
     return parts
 
-
-# ----------------------------------------------------------------- splitting HTML itself
-
-_TELEGRAM_TAGS = frozenset(
-    "b strong i em u ins s strike del span tg-spoiler a tg-emoji tg-time"
-    " code pre blockquote".split()
-)
-_HTML_TOKEN = re.compile(
-    r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s[^<>]*)?)/?>"  # a tag
-    r"|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});"  # an entity
-)
-
-
-def split_message(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
-    """Cut Telegram HTML into balanced parts of at most `limit` visible characters.
-
-    Boundaries as in text_split (paragraph, line, sentence, word, hard cut) are found in the
-    visible text; a tag or an entity is never cut, and tags open at a cut are closed at the
-    end of one part and opened again at the start of the next. For Markdown prefer
-    render_parts, which also gives the plain fallback; for plain text use split_plain.
-    """
-    chars: list[str] = []
-    styles: list[tuple[str, ...]] = []  # the open tags (as written) around each character
-    stack: list[tuple[str, str]] = []  # (name, opening tag)
-
-    def add(visible: str) -> None:
-        style = tuple(tag for _, tag in stack)
-        for char in visible:
-            chars.append(char)
-            styles.append(style)
-
-    position = 0
-    for match in _HTML_TOKEN.finditer(text):
-        add(text[position : match.start()])
-        position = match.end()
-        token = match.group(0)
-        name = (match.group(2) or "").lower()
-        if token.startswith("&"):
-            add(_html.unescape(token))
-        elif name not in _TELEGRAM_TAGS:
-            add(token)  # not Telegram HTML: keep it visible, as escaped text
-        elif match.group(1):  # a closing tag closes up to its opening tag
-            for index in range(len(stack) - 1, -1, -1):
-                if stack[index][0] == name:
-                    del stack[index:]
-                    break
-        elif not token.endswith("/>"):
-            stack.append((name, token))
-    add(text[position:])
-
-    visible = "".join(chars)
-    parts: list[str] = []
-    for start, end in split_spans(visible, limit, utf16_len):
-        out: list[str] = []
-        open_tags: tuple[str, ...] = ()
-        for index in range(start, end):
-            wanted = styles[index]
-            common = 0
-            while (
-                common < len(open_tags)
-                and common < len(wanted)
-                and open_tags[common] == wanted[common]
-            ):
-                common += 1
-            out.extend(_closing(tag) for tag in reversed(open_tags[common:]))
-            out.extend(wanted[common:])
-            open_tags = wanted
-            out.append(escape_html(chars[index]))
-        out.extend(_closing(tag) for tag in reversed(open_tags))
-        parts.append("".join(out))
-    return parts
-
-
-def _closing(opening_tag: str) -> str:
-    name = re.match(r"<([a-zA-Z][a-zA-Z0-9-]*)", opening_tag)
-    return f"</{name.group(1) if name else 'span'}>"

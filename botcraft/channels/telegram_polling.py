@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import random
 import secrets
 import socket
 from datetime import timedelta
@@ -27,8 +26,10 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from sqlalchemy import or_, select, update
+from sqlalchemy.engine import Connection
 
-from botcraft.channels.ingest import store_events
+from botcraft.backoff import backoff_seconds
+from botcraft.channels.inbound import store_events_in
 from botcraft.channels.manager import ChannelManager, context_for
 from botcraft.channels.telegram import ALLOWED_UPDATES, TelegramChannel
 from botcraft.models import Agent, ChannelState, utcnow
@@ -140,23 +141,31 @@ class PollingSupervisor:
                     await self._store(state_id, ctx.agent_id, updates)
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - logged; the supervisor starts a new poller
+        except Exception as exc:  # noqa: BLE001 - the supervisor starts a new poller
+            # Nothing is lost (the offset only moves once updates are stored), but the owner
+            # sees why messages stopped in the channel's status, not only the operator's log.
             log.exception("poller_crashed", state_id=state_id)
+            with contextlib.suppress(Exception):
+                await self._error(state_id, f"Receiving messages failed ({type(exc).__name__}); retrying.")
         finally:
             await self._release(state_id)
 
     async def _store(self, state_id: int, agent_id: int, updates: list[Any]) -> None:
-        events = []
+        parsed = []
         for update_ in updates:
             raw = update_.model_dump(mode="json", by_alias=True, exclude_none=True)
-            events.extend(self.channel.parse(raw))
-        async with self.runtime.db.transaction() as session:
-            await store_events(session, agent_id, "telegram", events)
-            await session.execute(
-                update(ChannelState).where(ChannelState.id == state_id)
-                .values(polling_offset=max(u.update_id for u in updates) + 1, last_error=None)
-                .execution_options(synchronize_session=False)
-            )
+            parsed.append((raw, self.channel.parse(raw)))
+        offset = max(u.update_id for u in updates) + 1
+
+        def unit(connection: Connection) -> int:
+            new = sum(store_events_in(connection, agent_id, "telegram", events, raw=raw, touch=False)
+                      for raw, events in parsed)
+            connection.execute(update(ChannelState).where(ChannelState.id == state_id)
+                               .values(polling_offset=offset, last_error=None, last_event_at=utcnow()))
+            return new
+
+        if await self.runtime.db.run(unit):
+            self.runtime.wakeup.notify()
 
     async def _error(self, state_id: int, message: str, *, disable: bool = False) -> None:
         log.warning("polling_error", state_id=state_id, error=message)
@@ -168,11 +177,13 @@ class PollingSupervisor:
                                   .execution_options(synchronize_session=False))
 
     async def _release(self, state_id: int) -> None:
-        with contextlib.suppress(Exception):
+        try:
             async with self.runtime.db.transaction() as session:
                 await session.execute(
                     update(ChannelState).where(ChannelState.id == state_id, ChannelState.lease_owner == self.owner)
                     .values(lease_owner=None, lease_expires_at=None).execution_options(synchronize_session=False))
+        except Exception:  # noqa: BLE001 - the lease then simply runs out
+            log.warning("poller_lease_not_released", state_id=state_id, exc_info=True)
 
     async def aclose(self) -> None:
         if self._main is not None:
@@ -189,4 +200,4 @@ class PollingSupervisor:
 
 
 def _backoff(failures: int) -> float:
-    return random.uniform(0.5, min(60.0, 2.0 ** failures))
+    return backoff_seconds(failures, base=2.0, cap=60.0)

@@ -1,8 +1,10 @@
-"""One turn: a stored customer message becomes one stored answer, grounded in the documents.
+"""One turn: a question becomes one answer, grounded in the documents (`compose()`).
 
-Used by the `dialogue_turn` job (channels) and inline by the owner's playground. A turn is
-idempotent: the answer row points at the question through a unique `reply_to_id`, so a
-retried or duplicated turn never produces a second answer.
+compose() is shared by both callers: dialogue/inbound.py `handle_inbound()` for the
+customers' messages from the channels (a `channel_event` job), and `answer_message()` below
+for the owner's test chat (the playground), inline in the request. Either way the answer
+row points at the question through the unique `reply_to_id`, so a retried or duplicated
+turn never stores a second answer.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from botcraft.agents.service import llm_api_key
 from botcraft.config import Settings
 from botcraft.dialogue import offline, passages, prompting, smalltalk
 from botcraft.i18n import N_
-from botcraft.jobs.queue import ClaimedJob, enqueue
 from botcraft.knowledge.search import Hit
 from botcraft.llm.base import Completion, LLMError, LLMProvider, TextDelta
 from botcraft.llm.openai_compat import OpenAICompatProvider
@@ -28,7 +29,6 @@ from botcraft.runtime import Runtime
 
 log = structlog.get_logger("botcraft.dialogue")
 
-DELIVER_MESSAGE = "deliver_message"
 HISTORY_MESSAGES = 20
 PASSAGES = 5
 
@@ -142,10 +142,8 @@ async def compose(
     )
 
 
-async def answer_message(
-    runtime: Runtime, inbound_id: int, *, job: ClaimedJob | None = None, on_delta: OnDelta | None = None
-) -> Message | None:
-    """Answer one stored inbound message. Returns the answer, or None when there is nothing to do."""
+async def answer_message(runtime: Runtime, inbound_id: int, *, on_delta: OnDelta | None = None) -> Message | None:
+    """Answer one stored playground question. Returns the answer, or None when there is nothing to do."""
     db = runtime.db
     async with db.transaction(write=False) as session:
         inbound = await session.get(Message, inbound_id)
@@ -173,8 +171,6 @@ async def answer_message(
     result = await compose(runtime, agent, inbound.text, history, hits, on_delta=on_delta, found=found)
 
     async with db.transaction() as session:
-        if job is not None and not await job.complete_in(session):
-            return None  # our lease ran out and another worker has the turn now
         reply = Message(
             conversation_id=inbound.conversation_id,
             agent_id=inbound.agent_id,
@@ -183,7 +179,7 @@ async def answer_message(
             author="bot",
             text=result.text,
             reply_to_id=inbound.id,
-            status="sent" if inbound.channel == "playground" else "queued",
+            status="sent",  # shown in the playground as it is stored
             sources=result.sources,
             answered_by=result.answered_by,
             model=result.model,
@@ -203,6 +199,4 @@ async def answer_message(
             if not result.answered:
                 conversation.needs_attention = True
                 conversation.attention_reason = result.attention_reason
-        if inbound.channel != "playground":
-            enqueue(session, DELIVER_MESSAGE, {"message_id": reply.id})
     return reply

@@ -33,7 +33,7 @@ async def hand_over_failed(session: AsyncSession, agent: Agent, inbound: Inbound
     the customer blocked the bot. The customer's message is stored if it was not yet.
     """
     conversation = await conversation_for(session, agent.id, inbound.channel, inbound.chat_id, inbound.customer_name)
-    message = await record_inbound(session, agent, inbound, answer=False)
+    message = await record_inbound(session, agent, inbound)
     if message is None:  # stored before the failure, as it usually is
         message = await session.scalar(select(Message).where(
             Message.agent_id == agent.id, Message.channel == inbound.channel,

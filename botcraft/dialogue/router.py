@@ -51,7 +51,6 @@ async def _ask(db: Database, user: User, agent_id: int, body: ChatIn) -> tuple[i
             session, agent,
             service.Inbound(channel="playground", chat_id=chat_id, text=body.message,
                             customer_name=user.display_name or user.email),
-            answer=False,
         )
         assert message is not None
         return message.id, message.conversation_id

@@ -9,14 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from botcraft.dialogue.inbound import WAITING_FOR_OWNER
 from botcraft.errors import NotFound
-from botcraft.i18n import N_
+from botcraft.jobs.kinds import DELIVER_MESSAGE
 from botcraft.jobs.queue import enqueue
 from botcraft.models import Agent, Conversation, Message, User, utcnow
-
-DIALOGUE_TURN = "dialogue_turn"
-DELIVER_MESSAGE = "deliver_message"
-WAITING_FOR_OWNER = N_("The conversation is in manual mode: the customer is waiting for your reply.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +49,11 @@ async def conversation_for(
     return conversation
 
 
-async def record_inbound(
-    session: AsyncSession, agent: Agent, event: Inbound, *, answer: bool = True
-) -> Message | None:
-    """Store a customer's message and, in bot mode, enqueue its turn, in the caller's transaction.
+async def record_inbound(session: AsyncSession, agent: Agent, event: Inbound) -> Message | None:
+    """Store the owner's playground question in the caller's transaction (answered inline by
+    engine.answer_message). Customers' messages come through dialogue/inbound.py instead.
 
-    Returns None for a message already stored (a redelivery): it gets no second answer.
+    Returns None for a message already stored.
     """
     conversation = await conversation_for(session, agent.id, event.channel, event.chat_id, event.customer_name)
     now = utcnow()
@@ -84,8 +80,6 @@ async def record_inbound(
         message.status = "pending"
         conversation.needs_attention = True
         conversation.attention_reason = WAITING_FOR_OWNER
-    elif answer:
-        enqueue(session, DIALOGUE_TURN, {"message_id": message.id})
     return message
 
 

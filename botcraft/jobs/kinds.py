@@ -1,7 +1,8 @@
-"""Importing this registers every job kind's handler (each domain owns its handlers)."""
+"""Every job kind's name, and nothing else: the handlers are registered at the top
+(botcraft/services.py `register_handlers`), so no domain imports another's job code and no
+job name is spelled twice."""
 
-from botcraft.channels import sender as _sender  # noqa: F401
-from botcraft.channels import tasks as _channel_events  # noqa: F401
-from botcraft.dialogue import tasks as _dialogue  # noqa: F401
-from botcraft.knowledge import embedding as _embedding  # noqa: F401
-from botcraft.knowledge import processing as _knowledge  # noqa: F401
+CHANNEL_EVENT = "channel_event"  # a stored inbound event → answered and sent (channels/inbound.py)
+DELIVER_MESSAGE = "deliver_message"  # a stored outbound message (the owner's reply) → sent (channels/outbound.py)
+PROCESS_DOCUMENT = "process_document"  # an uploaded document → parsed, chunked, indexed (knowledge/processing.py)
+EMBED_DOCUMENT = "embed_document"  # a ready document → its passages' vectors (knowledge/embedding.py)

@@ -11,14 +11,16 @@
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from botcraft import backoff
 from botcraft.db import Database, after_commit
 from botcraft.models import Job, utcnow
 
@@ -35,14 +37,6 @@ class ClaimedJob:
     worker_id: str = ""
     completed: bool = False
 
-    async def complete_in(self, session: AsyncSession) -> bool:
-        """Mark done in the handler's own transaction, so its effect and `done` commit together.
-
-        False means another worker holds the job now (this one's lease ran out): the caller
-        should then not commit its effect.
-        """
-        self.completed = await complete(session, self, self.worker_id)
-        return self.completed
 
 
 class Wakeup:
@@ -85,9 +79,37 @@ def enqueue(
     return job
 
 
-def backoff_seconds(attempt: int, *, base: float = 2.0, cap: float = 600.0) -> float:
-    """Exponential backoff with full jitter: spreads retries of jobs that failed together."""
-    return random.uniform(base / 2, min(cap, base * 2 ** (attempt - 1)))
+def enqueue_in(connection: Connection, kind: str, payload: dict[str, Any], *, max_attempts: int = 5) -> None:
+    """enqueue() for a unit of `Database.run`: one INSERT; the caller wakes the workers after it."""
+    now = utcnow()
+    connection.execute(
+        insert(Job).values(kind=kind, payload=payload, status=QUEUED, attempts=0, max_attempts=max_attempts,
+                           run_at=now, created_at=now)
+    )
+
+
+class LeaseLost(Exception):
+    """This worker's lease ran out and another worker holds the job: its effect must not commit."""
+
+
+def complete_in(connection: Connection, job: ClaimedJob) -> None:
+    """Mark `job` done inside a unit of `Database.run`, so its effect and `done` commit together.
+
+    Raises LeaseLost (rolling the unit back) when another worker holds the job now.
+    """
+    result = connection.execute(
+        update(Job)
+        .where(_owned(job.id, job.worker_id))
+        .values(status=DONE, locked_by=None, lease_expires_at=None, finished_at=utcnow())
+    )
+    if not result.rowcount:
+        raise LeaseLost(f"job {job.id} is held by another worker now")
+    job.completed = True
+
+
+def backoff_seconds(attempt: int) -> float:
+    """A failed job's wait before its next attempt: 2 s, 4 s, 8 s... up to 10 minutes, jittered."""
+    return backoff.backoff_seconds(attempt, base=2.0, cap=600.0)
 
 
 async def claim(db: Database, worker_id: str, *, limit: int, lease_seconds: float) -> list[ClaimedJob]:
@@ -116,10 +138,8 @@ async def claim(db: Database, worker_id: str, *, limit: int, lease_seconds: floa
             attempts=Job.attempts + 1,
         )
         .returning(Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts)
-        .execution_options(synchronize_session=False)
     )
-    async with db.transaction() as session:
-        rows = (await session.execute(statement)).all()
+    rows = await db.run(partial(_rows, statement=statement))
     return [
         ClaimedJob(id=r[0], kind=r[1], payload=r[2], attempts=r[3], max_attempts=r[4], worker_id=worker_id)
         for r in sorted(rows, key=lambda r: r[0])
@@ -134,30 +154,17 @@ async def bury_exhausted(db: Database) -> list[tuple[str, dict[str, Any]]]:
 
     Returns the buried jobs' (kind, payload), for their on-dead handlers.
     """
-    async with db.transaction() as session:
-        result = await session.execute(
-            update(Job)
-            .where(Job.status == RUNNING, Job.lease_expires_at < utcnow(), Job.attempts >= Job.max_attempts)
-            .values(status=DEAD, locked_by=None, finished_at=utcnow(), last_error=BURIED_ERROR)
-            .returning(Job.kind, Job.payload)
-            .execution_options(synchronize_session=False)
-        )
-        return [(kind, payload) for kind, payload in result.all()]
+    rows = await db.run(partial(_rows, statement=(
+        update(Job)
+        .where(Job.status == RUNNING, Job.lease_expires_at < utcnow(), Job.attempts >= Job.max_attempts)
+        .values(status=DEAD, locked_by=None, finished_at=utcnow(), last_error=BURIED_ERROR)
+        .returning(Job.kind, Job.payload)
+    )))
+    return [(kind, payload) for kind, payload in rows]
 
 
 def _owned(job_id: int, worker_id: str) -> Any:
     return and_(Job.id == job_id, Job.locked_by == worker_id, Job.status == RUNNING)
-
-
-async def complete(session: AsyncSession, job: ClaimedJob, worker_id: str) -> bool:
-    """Mark done inside the handler's own transaction when it has one, so both commit together."""
-    result = await session.execute(
-        update(Job)
-        .where(_owned(job.id, worker_id))
-        .values(status=DONE, locked_by=None, lease_expires_at=None, finished_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    return bool(getattr(result, "rowcount", 0))
 
 
 async def fail(
@@ -171,31 +178,30 @@ async def fail(
     else:
         delay = delay_seconds if delay_seconds is not None else backoff_seconds(job.attempts)
         values |= {"status": QUEUED, "run_at": utcnow() + timedelta(seconds=delay)}
-    async with db.transaction() as session:
-        await session.execute(
-            update(Job).where(_owned(job.id, worker_id)).values(**values).execution_options(synchronize_session=False)
-        )
+    await db.run(partial(_rows, statement=update(Job).where(_owned(job.id, worker_id)).values(**values)))
     return DEAD if final else QUEUED
 
 
 async def release(db: Database, job: ClaimedJob, worker_id: str) -> None:
     """Give a job back untouched (graceful shutdown): claimable again at once, attempt not counted."""
-    async with db.transaction() as session:
-        await session.execute(
-            update(Job)
-            .where(_owned(job.id, worker_id))
-            .values(status=QUEUED, locked_by=None, lease_expires_at=None, attempts=Job.attempts - 1, run_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
+    await db.run(partial(_rows, statement=(
+        update(Job)
+        .where(_owned(job.id, worker_id))
+        .values(status=QUEUED, locked_by=None, lease_expires_at=None, attempts=Job.attempts - 1, run_at=utcnow())
+    )))
 
 
 async def renew(db: Database, job_ids: list[int], worker_id: str, lease_seconds: float) -> None:
     if not job_ids:
         return
-    async with db.transaction() as session:
-        await session.execute(
-            update(Job)
-            .where(Job.id.in_(job_ids), Job.locked_by == worker_id, Job.status == RUNNING)
-            .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
-            .execution_options(synchronize_session=False)
-        )
+    await db.run(partial(_rows, statement=(
+        update(Job)
+        .where(Job.id.in_(job_ids), Job.locked_by == worker_id, Job.status == RUNNING)
+        .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
+    )))
+
+
+def _rows(connection: Connection, statement: Any) -> list[Any]:
+    """One statement as a unit of `Database.run` (shares the group commit with the message path)."""
+    result = connection.execute(statement)
+    return list(result.all()) if result.returns_rows else []

@@ -91,6 +91,8 @@ class Worker:
             await handler(self.runtime, job)
         except asyncio.CancelledError:
             raise  # shutdown: stop() releases the job
+        except queue.LeaseLost:
+            log.info("job_lease_lost", attempt=job.attempts)  # another worker finishes it
         except PermanentJobError as exc:
             await self._fail(job, str(exc), retry=False)
         except RetryLater as exc:
@@ -101,8 +103,8 @@ class Worker:
             await self._fail(job, detail, retry=True)
         else:
             if not job.completed:
-                async with self.runtime.db.transaction() as session:
-                    await queue.complete(session, job, self.id)
+                with contextlib.suppress(queue.LeaseLost):  # another worker holds it: theirs to finish
+                    await self.runtime.db.run(functools.partial(queue.complete_in, job=job))
         finally:
             structlog.contextvars.unbind_contextvars("job_id", "job_kind")
 

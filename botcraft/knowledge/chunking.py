@@ -37,20 +37,6 @@ class Chunk:
         """What is indexed: the text, after the sheet's name for a spreadsheet row."""
         return f"{self.sheet}\n{self.text}" if self.sheet else self.text
 
-    def source_label(self, filename: str) -> str:
-        """Where the chunk came from, for people: "price.xlsx, sheet Прайс, rows 12–14"."""
-        parts = [filename]
-        if self.page is not None:
-            parts.append(f"p. {self.page}")
-        if self.sheet is not None:
-            parts.append(f"sheet {self.sheet}")
-        if self.row_start is not None:
-            if self.row_end is not None and self.row_end != self.row_start:
-                parts.append(f"rows {self.row_start}–{self.row_end}")
-            else:
-                parts.append(f"row {self.row_start}")
-        return ", ".join(parts)
-
 
 def chunk_passages(
     passages: Iterable[Passage], target_words: int = 180, max_words: int = 300

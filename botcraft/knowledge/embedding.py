@@ -28,15 +28,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from botcraft.embeddings.base import EmbeddingError
 from botcraft.i18n import N_
-from botcraft.jobs.queue import ClaimedJob, enqueue
-from botcraft.jobs.registry import PermanentJobError, RetryLater, handler
+from botcraft.jobs.kinds import EMBED_DOCUMENT
+from botcraft.jobs.queue import ClaimedJob, complete_in, enqueue
+from botcraft.jobs.registry import PermanentJobError, RetryLater
 from botcraft.knowledge import meaning
 from botcraft.models import Chunk, ChunkVector, Document
 from botcraft.runtime import Runtime
 
 log = structlog.get_logger("botcraft.knowledge")
 
-EMBED_DOCUMENT = "embed_document"
 # Text of one vector: e5 reads at most 512 tokens at once; past that it averages windows,
 # costing time in proportion. 1,500 characters is about one window of Russian text.
 SPAN_CHARS = 1500
@@ -109,7 +109,6 @@ def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> Any:
     return stmt.on_conflict_do_nothing(index_elements=["document_id", "model", "ordinal_start"])
 
 
-@handler(EMBED_DOCUMENT)
 async def embed_document(runtime: Runtime, job: ClaimedJob) -> None:
     current = meaning.current()
     document_id, model = int(job.payload["document_id"]), str(job.payload["model"])
@@ -155,7 +154,7 @@ async def embed_document(runtime: Runtime, job: ClaimedJob) -> None:
                                                         ChunkVector.model != model))
         document.embedding_status = "ready"
         document.embedded_count = await _stored(session, document_id, model)
-        await job.complete_in(session)
+        await session.run_sync(lambda sync: complete_in(sync.connection(), job))
     log.info("document_embedded", document_id=document_id, vectors=len(spans), model=model)
 
 

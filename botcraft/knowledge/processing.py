@@ -16,7 +16,6 @@ from sqlalchemy import delete, insert
 
 from botcraft.i18n import N_
 from botcraft.jobs.queue import ClaimedJob
-from botcraft.jobs.registry import handler
 from botcraft.knowledge import embedding
 from botcraft.knowledge.storage import tmp_dir
 from botcraft.models import Chunk, ChunkVector, Document, utcnow
@@ -24,7 +23,6 @@ from botcraft.runtime import Runtime
 
 log = structlog.get_logger("botcraft.knowledge")
 
-PROCESS_DOCUMENT = "process_document"
 _INSERT_BATCH = 2000
 
 
@@ -48,11 +46,7 @@ class ParseFailed(Exception):
 
 def _parser_slots(runtime: Runtime) -> asyncio.Semaphore:
     # One parse per core at a time: parsing is CPU-bound, more would only queue in the OS.
-    slots = runtime.services.get("parser_slots")
-    if slots is None:
-        slots = runtime.services["parser_slots"] = asyncio.Semaphore(runtime.settings.parser_processes)
-    assert isinstance(slots, asyncio.Semaphore)
-    return slots
+    return runtime.parser_slots
 
 
 async def parse_in_child(path: Path, file_type: str, limits: ParseLimits, out: Path) -> int | None:
@@ -103,7 +97,6 @@ def _chunk_batches(out: Path, document_id: int, agent_id: int) -> Iterator[list[
         yield batch
 
 
-@handler(PROCESS_DOCUMENT)
 async def process_document(runtime: Runtime, job: ClaimedJob) -> None:
     document_id = int(job.payload["document_id"])
     db = runtime.db
@@ -159,7 +152,6 @@ async def _store_chunks(runtime: Runtime, document_id: int, agent_id: int, out: 
         document.error = None
         document.chunk_count = count
         document.pages = pages
-        document.is_processed = True
         document.processed_at = utcnow()
         embedding.queue_for(session, document)  # ready for words now; meaning follows in jobs
     log.info("document_ready", document_id=document_id, chunks=count)
@@ -174,6 +166,6 @@ async def _mark_failed(runtime: Runtime, document_id: int, reason: str) -> None:
         await session.execute(delete(ChunkVector).where(ChunkVector.document_id == document_id))
         document.status, document.error = "failed", reason
         document.embedding_status, document.embedded_count, document.embedding_total = None, 0, 0
-        document.chunk_count, document.is_processed = 0, False
+        document.chunk_count = 0
         document.processed_at = utcnow()
     log.info("document_failed", document_id=document_id, reason=reason)

@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from botcraft.errors import AppError, Conflict, NotFound
 from botcraft.i18n import N_
+from botcraft.jobs.kinds import PROCESS_DOCUMENT
 from botcraft.jobs.queue import enqueue
 from botcraft.knowledge import storage
-from botcraft.knowledge.processing import PROCESS_DOCUMENT
 from botcraft.knowledge.sniff import SUPPORTED_FORMATS, detect_type
 from botcraft.knowledge.upload import ReceivedFile
 from botcraft.models import Agent, Document

@@ -38,19 +38,6 @@ def detect_type(head: bytes, path: str | Path) -> str | None:
     return None
 
 
-def explain_unsupported(head: bytes) -> str:
-    """A sentence for the owner about why a file of unknown type was refused."""
-    supported = ", ".join(SUPPORTED_FORMATS)
-    if not head:
-        return "The file is empty."
-    if head.startswith(_OLE2):
-        return (
-            "This looks like an old Word/Excel file (.doc/.xls) or a password-protected "
-            f"Office file. Save it as DOCX or XLSX without a password. Supported: {supported}."
-        )
-    return f"This file type is not supported. Supported: {supported}."
-
-
 def _office_type(names: set[str]) -> str | None:
     if _CONTENT_TYPES not in names:
         return None

@@ -1,4 +1,7 @@
-"""Language models behind one small interface (see :mod:`botcraft.llm.base`)."""
+"""Language models behind one small interface (see :mod:`botcraft.llm.base`).
+
+Owns no table. May import: the core only (config, errors).
+"""
 
 from botcraft.llm.base import (
     ChatMessage,
@@ -8,7 +11,6 @@ from botcraft.llm.base import (
     LLMUnavailable,
     StreamEvent,
     TextDelta,
-    collect,
 )
 from botcraft.llm.openai_compat import OpenAICompatProvider, aclose_clients
 
@@ -22,5 +24,4 @@ __all__ = [
     "StreamEvent",
     "TextDelta",
     "aclose_clients",
-    "collect",
 ]

@@ -145,14 +145,3 @@ class LLMProvider(ABC):
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, most providers hold nothing
         """Release connections; the default does nothing."""
-
-
-async def collect(events: AsyncIterator[StreamEvent]) -> Completion:
-    """Drain a stream and return its final :class:`Completion`."""
-    final: Completion | None = None
-    async for event in events:
-        if isinstance(event, Completion):
-            final = event
-    if final is None:
-        raise LLMError("stream ended without a completion", code="invalid_response")
-    return final

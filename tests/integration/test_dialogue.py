@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from botcraft.channels.events import EventKind, InboundEvent
+from botcraft.channels.inbound import store_events
 from botcraft.dialogue.service import Inbound, record_inbound
-from botcraft.models import Agent, Job, Message
+from botcraft.models import Agent, ChannelEvent, Job, Message
 from tests import docgen
 from tests.fakes.openai_fake import OpenAIFake
 from tests.helpers import create_agent, sign_up, upload, wait_processed
@@ -174,24 +176,31 @@ async def test_llm_timeout_falls_back_to_the_offline_answer(client, shop, llm, s
     assert answer["answered_by"] == "offline" and "1500" in answer["reply"]
 
 
+async def _customer_says(app, agent_id: int, chat_id: str, text: str, message_id: str, name: str | None = None,
+                         *, update_id: int | None = None) -> int:
+    """A Telegram message as the webhook stores it: the event, its raw update and its job."""
+    update_id = update_id if update_id is not None else int(chat_id) * 1000 + int(message_id)
+    raw = {"update_id": update_id, "message": {"message_id": int(message_id), "text": text,
+                                               "chat": {"id": int(chat_id), "type": "private"}}}
+    event = InboundEvent(channel="telegram", kind=EventKind.MESSAGE, event_id=f"update:{update_id}",
+                         chat_id=chat_id, customer_name=name, text=text, message_id=message_id)
+    return await store_events(app.state.runtime, agent_id, "telegram", [event], raw=raw)
+
+
 async def test_owner_takes_over_and_replies(client, shop, app):
     headers, agent_id = shop
-    async with app.state.db.transaction() as session:
-        agent = await session.get(Agent, agent_id)
-        await record_inbound(session, agent, Inbound("telegram", "5001", "Здравствуйте, есть скидки?",
-                                                     "Анна", "5001:1"))
+    await _customer_says(app, agent_id, "5001", "Здравствуйте, есть скидки?", "1", "Анна")
     conversation = await _wait_for_answer(client, headers, agent_id)
     url = f"/api/conversations/{conversation['id']}"
     taken = await client.post(f"{url}/mode", json={"mode": "human"}, headers=headers)
     assert taken.status_code == 200 and taken.json()["mode"] == "human"
 
-    async with app.state.db.transaction() as session:
-        agent = await session.get(Agent, agent_id)
-        waiting = await record_inbound(session, agent, Inbound("telegram", "5001", "Ау, ответьте!", "Анна", "5001:3"))
-        assert waiting.status == "pending"
+    await _customer_says(app, agent_id, "5001", "Ау, ответьте!", "3", "Анна")
+    await _wait_for_answer(client, headers, agent_id, count=3)
     await asyncio.sleep(0.5)
     messages = (await client.get(f"{url}/messages", headers=headers)).json()
-    assert messages[-1]["text"] == "Ау, ответьте!"  # the bot stayed silent
+    assert len(messages) == 3 and messages[-1]["text"] == "Ау, ответьте!"  # the bot stayed silent
+    assert messages[-1]["status"] == "pending"
     flagged = (await client.get(url, headers=headers)).json()
     assert flagged["needs_attention"] is True
 
@@ -219,14 +228,17 @@ async def _wait_for_answer(client, headers, agent_id, count=2, timeout=15):
 
 async def test_channel_turns_run_as_jobs_and_duplicates_get_one_answer(client, shop, app):
     headers, agent_id = shop
-    for _ in range(2):  # the same event delivered twice
-        async with app.state.db.transaction() as session:
-            agent = await session.get(Agent, agent_id)
-            await record_inbound(session, agent, Inbound("telegram", "77", "Почём кепка CP-1?", "Олег", "77:10"))
+    # The same update delivered twice, then the same message again under another update id.
+    assert await _customer_says(app, agent_id, "77", "Почём кепка CP-1?", "10", "Олег", update_id=500) == 1
+    assert await _customer_says(app, agent_id, "77", "Почём кепка CP-1?", "10", "Олег", update_id=500) == 0
+    assert await _customer_says(app, agent_id, "77", "Почём кепка CP-1?", "10", "Олег", update_id=501) == 1
     conversation = await _wait_for_answer(client, headers, agent_id)
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(0.7)
     messages = (await client.get(f"/api/conversations/{conversation['id']}/messages", headers=headers)).json()
     assert len(messages) == 2 and "700" in messages[1]["text"]
+    async with app.state.db.transaction(write=False) as session:
+        stored = (await session.scalars(select(ChannelEvent).order_by(ChannelEvent.id))).all()
+    assert [e.raw["update_id"] for e in stored] == [500, 501]  # the raw update is kept beside the event
     # Handed to the channel sender, which refuses: this agent has no Telegram bot connected.
     assert messages[1]["status"] == "failed" and "no longer connected" in messages[1]["error"]
 
@@ -236,8 +248,7 @@ async def test_conversations_are_paginated_and_private(client, shop, app):
     async with app.state.db.transaction() as session:
         agent = await session.get(Agent, agent_id)
         for i in range(3):
-            await record_inbound(session, agent, Inbound("telegram", f"90{i}", f"Вопрос {i}", None, f"90{i}:1"),
-                                 answer=False)
+            await record_inbound(session, agent, Inbound("telegram", f"90{i}", f"Вопрос {i}", None, f"90{i}:1"))
     page = (await client.get(f"/api/agents/{agent_id}/conversations", params={"per_page": 2}, headers=headers)).json()
     assert page["total"] == 3 and len(page["items"]) == 2
     assert page["items"][0]["external_chat_id"] == "902"  # newest first
@@ -272,7 +283,7 @@ async def test_a_turn_whose_worker_is_killed_is_answered_once_by_another(app, se
         agent = Agent(user_id=user.id, name="Тест", system_prompt="Ты — тест.", integrations_json={})
         session.add(agent)
         await session.flush()
-        message = await record_inbound(session, agent, Inbound("telegram", "1", "Какие часы работы?", None, "1:1"))
+    await _customer_says(app, agent.id, "1", "Какие часы работы?", "1")
     llm.delay(1.5, then=None)  # the first worker's call hangs; it is killed meanwhile
     llm.reply("Мы работаем с 9 до 21.")
     first = _worker(settings, llm.base_url + "/v1")
@@ -288,7 +299,7 @@ async def test_a_turn_whose_worker_is_killed_is_answered_once_by_another(app, se
             deadline = time.monotonic() + 20
             while True:
                 async with app.state.db.transaction(write=False) as session:
-                    answers = (await session.scalars(select(Message).where(Message.reply_to_id == message.id))).all()
+                    answers = (await session.scalars(select(Message).where(Message.direction == "out"))).all()
                 if answers:
                     break
                 assert time.monotonic() < deadline, "nobody answered"
@@ -301,6 +312,8 @@ async def test_a_turn_whose_worker_is_killed_is_answered_once_by_another(app, se
         first.kill()
     async with app.state.db.transaction(write=False) as session:
         answers = (await session.scalars(select(Message).where(Message.direction == "out"))).all()
-        turn = (await session.scalars(select(Job).where(Job.kind == "dialogue_turn"))).one()
-    assert [a.text for a in answers] == ["Мы работаем с 9 до 21."]
+        questions = (await session.scalars(select(Message).where(Message.direction == "in"))).all()
+        turn = (await session.scalars(select(Job).where(Job.kind == "channel_event"))).one()
+    assert [q.text for q in questions] == ["Какие часы работы?"]
+    assert [a.text for a in answers] == ["Мы работаем с 9 до 21."] and answers[0].reply_to_id == questions[0].id
     assert turn.status == "done" and turn.attempts == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
 import subprocess
@@ -162,9 +163,11 @@ async def test_an_expired_lease_is_taken_again(runtime):
         await session.execute(update(Job).where(Job.id == job_id).values(lease_expires_at=utcnow() - timedelta(seconds=1)))
     [again] = await queue.claim(runtime.db, "other", limit=5, lease_seconds=30)
     assert again.id == job.id and again.attempts == 2
-    # The first worker, back from the dead, cannot mark it done any more.
-    async with runtime.db.transaction() as session:
-        assert await queue.complete(session, job, "dead-worker") is False
+    # The first worker, back from the dead, cannot mark it done any more (nor commit its effect).
+    with pytest.raises(queue.LeaseLost):
+        await runtime.db.run(functools.partial(queue.complete_in, job=job))
+    async with runtime.db.transaction(write=False) as session:
+        assert (await session.get(Job, job_id)).status == "running"
 
 
 async def test_graceful_stop_releases_unfinished_jobs(runtime):

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import os
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -18,7 +19,7 @@ from tests import docgen
 from tests.conftest import IG_SECRET, WA_SECRET
 from tests.helpers import create_agent, sign_up, until, upload, wait_processed
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
+FIXTURES = Path(os.environ.get("BOTCRAFT_FIXTURES", Path(__file__).resolve().parents[3] / "shared/fixtures"))
 PUBLISHED_SECRET = "1222e786b144d0e85b9f365372d93676"
 PUBLISHED_SIGNATURE = "sha256=54edfa1d7259e0eb13c677cc7d73d1b5c86cfa12433d19156e058ab9251bc441"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import os
 import time
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from botcraft.models import ChannelEvent, Conversation, Message
 from tests import docgen
 from tests.helpers import create_agent, sign_up, until, upload, wait_processed
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "telegram_updates"
+FIXTURES = Path(os.environ.get("BOTCRAFT_FIXTURES", Path(__file__).resolve().parents[3] / "shared/fixtures")
+                ) / "telegram_updates"
 PUBLIC = "https://bots.example.com"
 
 
@@ -126,6 +128,20 @@ async def test_forged_or_missing_secret_stores_nothing(client, shop, tg, webhook
     async with app.state.db.transaction(write=False) as session:
         assert await session.scalar(select(func.count()).select_from(ChannelEvent)) == 0
     assert (await client.get("/webhook/telegram")).status_code == 200
+
+
+async def test_an_update_without_update_id_is_a_400_in_words_and_stores_nothing(client, shop, tg, webhook_bot, app):
+    headers, agent_id = shop
+    await _connect(client, headers, agent_id, webhook_bot, webhook_mode=True)
+    secret = await _webhook_secret(tg, webhook_bot)
+    update = text_update(9, "Здравствуйте, сколько стоит доставка?")
+    del update["update_id"]
+    response = await client.post("/webhook/telegram", json=update,
+                                 headers={"X-Telegram-Bot-Api-Secret-Token": secret})
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "invalid_update" and response.json()["detail"]
+    async with app.state.db.transaction(write=False) as session:
+        assert await session.scalar(select(func.count()).select_from(ChannelEvent)) == 0
 
 
 async def test_every_fixture_replays_without_crashing(client, shop, tg, webhook_bot, app):

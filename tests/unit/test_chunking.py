@@ -98,19 +98,6 @@ def test_heading_at_the_end_is_kept():
     assert [c.text for c in chunks] == ["Текст.", "Контакты"]
 
 
-def test_source_labels():
-    assert Chunk(0, "", 3, None, None, None).source_label("catalog.pdf") == "catalog.pdf, p. 3"
-    assert (
-        Chunk(0, "", None, "Прайс", 12, 14).source_label("price.xlsx")
-        == "price.xlsx, sheet Прайс, rows 12–14"
-    )
-    assert (
-        Chunk(0, "", None, "Прайс", 12, 12).source_label("price.xlsx")
-        == "price.xlsx, sheet Прайс, row 12"
-    )
-    assert Chunk(0, "", None, None, None, None).source_label("terms.docx") == "terms.docx"
-
-
 def test_every_chunk_of_a_long_pdf_page_carries_the_pages_heading():
     body = " ".join(f"Предложение номер {i} о сезонных скидках на окрашивание." for i in range(80))
     chunks = chunk_passages([Passage(f"Акции ноября\n{body}", "page_text", page=3)], target_words=100, max_words=150)

@@ -4,9 +4,7 @@ import pytest
 
 from botcraft.knowledge.sniff import (
     HEAD_BYTES,
-    SUPPORTED_FORMATS,
     detect_type,
-    explain_unsupported,
 )
 from tests import docgen
 
@@ -54,11 +52,3 @@ def test_truncated_docx_is_recognised_from_local_headers(tmp_path):
     source = docgen.make_docx(tmp_path / "a.docx", "Заголовок", ["Текст"], [])
     truncated = docgen.make_truncated(source, tmp_path / "cut.docx", keep=0.6)
     assert sniff(truncated) == "docx"
-
-
-def test_explanations(tmp_path):
-    assert explain_unsupported(b"") == "The file is empty."
-    ole2 = docgen.make_ole2_doc(tmp_path / "old.doc").read_bytes()
-    assert ".doc" in explain_unsupported(ole2)
-    assert "password" in explain_unsupported(ole2)
-    assert all(fmt in explain_unsupported(b"MZ") for fmt in SUPPORTED_FORMATS)

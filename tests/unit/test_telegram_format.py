@@ -15,7 +15,6 @@ from botcraft.channels.telegram_format import (
     markdown_to_telegram_html,
     render_parts,
     split_markdown,
-    split_message,
 )
 from botcraft.channels.text_split import split_plain, utf16_len
 
@@ -299,44 +298,6 @@ def test_a_long_code_block_is_split_between_lines_with_fences_repeated() -> None
             lines.extend(block.split("\n"))
     assert lines == code.split("\n")  # indentation kept, nothing lost or re-flowed
     assert parts[0][1].startswith("Пример:") and parts[-1][1].endswith("Готово.")
-
-
-def test_split_message_keeps_html_balanced() -> None:
-    sentence = "Очень <b>важное &amp; длинное</b> предложение про <i>доставку</i>. "
-    html = "<b>" + sentence * 200 + "</b>"
-    parts = split_message(html, 700)
-    assert len(parts) > 1
-    for part in parts:
-        visible = telegram_visible(part)
-        assert utf16_len(visible) <= 700
-        assert part.startswith("<b>") and part.endswith("</b>")
-    joined = " ".join(telegram_visible(p) for p in parts)
-    assert words(joined) == words(telegram_visible(html))
-
-
-def test_split_message_reopens_links_and_pre_across_a_cut() -> None:
-    html = '<a href="https://x.ru/?a=1&amp;b=2">' + "слово " * 100 + "</a>"
-    parts = split_message(html, 100)
-    assert all(p.startswith('<a href="https://x.ru/?a=1&amp;b=2">') for p in parts)
-    pre = '<pre><code class="language-sql">' + "\n".join(["SELECT 1;"] * 50) + "</code></pre>"
-    for part in split_message(pre, 60):
-        telegram_visible(part)
-        assert part.startswith('<pre><code class="language-sql">')
-
-
-def test_split_message_never_cuts_an_entity() -> None:
-    html = "&lt;" * 50
-    parts = split_message(html, 7)
-    assert parts == ["&lt;" * 7] * 7 + ["&lt;"]
-
-
-def test_split_message_on_any_rendered_markdown() -> None:
-    rng = random.Random(99)
-    for _ in range(300):
-        markdown = "".join(rng.choice(_ALPHABET) for _ in range(rng.randint(0, 200)))
-        html = markdown_to_telegram_html(markdown)
-        for part in split_message(html, 25):
-            assert utf16_len(telegram_visible(part)) <= 25
 
 
 def test_render_parts_of_nothing() -> None:

@@ -1,0 +1,222 @@
+"""One inbound message, from the webhook to the reply handed to the sender.
+
+1. `store_events()` (a webhook or the Telegram poller, before it answers 200): each parsed
+   event is stored with the platform's raw payload, deduplicated by its channel id
+   (`INSERT ... ON CONFLICT DO NOTHING RETURNING`), with its job, in one unit of
+   `Database.run`; concurrent webhooks share one transaction on SQLite (group commit).
+2. `process_event()`, the `channel_event` job, one per stored event:
+   - ONE read: the event, its agent (with the channel settings) and the conversation with
+     its history (`dialogue.inbound.load_conversation`);
+   - a delivery status or a block goes to dialogue (`apply_status`, `set_blocked`);
+   - a message: the platform is acknowledged (callback answered), then
+     `dialogue.handle_inbound()` composes and stores the answer in ONE write;
+   - the answer is sent in the same job by `outbound.deliver()`, which records the result
+     and completes the job in ONE write.
+A worker killed anywhere in between loses nothing: the job's lease runs out, another worker
+runs it again, and the stored turn (unique by the message's channel id and `reply_to_id`)
+makes that run send the same answer instead of a second one.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from botcraft.channels import outbound
+from botcraft.channels.events import EventKind, InboundEvent
+from botcraft.channels.manager import ChannelManager, context_for
+from botcraft.dialogue import inbound as dialogue
+from botcraft.dialogue.failures import hand_over_failed
+from botcraft.dialogue.service import Inbound
+from botcraft.jobs.kinds import CHANNEL_EVENT, DELIVER_MESSAGE
+from botcraft.jobs.queue import ClaimedJob, enqueue, enqueue_in
+from botcraft.models import Agent, ChannelEvent, ChannelState, Message, utcnow
+from botcraft.runtime import Runtime
+
+log = structlog.get_logger("botcraft.channels")
+
+_TURNS = (EventKind.MESSAGE, EventKind.CALLBACK, EventKind.MEDIA)
+_AGENT_COLUMNS = tuple(Agent.__table__.columns)
+# A channel's "last event" time is kept to the second it is shown in, not written per event.
+_LAST_EVENT_EVERY_S = 5.0
+
+
+def event_to_payload(event: InboundEvent) -> dict[str, Any]:
+    data = asdict(event)
+    data["kind"] = str(event.kind)
+    data["timestamp"] = event.timestamp.isoformat() if event.timestamp else None
+    return data
+
+
+def event_from_payload(data: dict[str, Any]) -> InboundEvent:
+    values = dict(data)
+    values["kind"] = EventKind(values["kind"])
+    if values.get("timestamp"):
+        values["timestamp"] = datetime.fromisoformat(values["timestamp"])
+    return InboundEvent(**values)
+
+
+# ------------------------------------------------------------------ 1. storing (the webhook)
+
+
+class LastEventClock:
+    """When each agent's channel last had its `last_event_at` written (per process)."""
+
+    def __init__(self) -> None:
+        self._written: dict[tuple[int, str], float] = {}
+
+    def due(self, agent_id: int, channel: str, now: float) -> bool:
+        key = (agent_id, channel)
+        if now - self._written.get(key, 0.0) < _LAST_EVENT_EVERY_S:
+            return False
+        if len(self._written) > 10_000:
+            self._written.clear()
+        self._written[key] = now
+        return True
+
+
+def store_events_in(connection: Connection, agent_id: int, channel: str, events: list[InboundEvent], *,
+                    raw: dict[str, Any] | None, answer: bool = True, touch: bool = True) -> int:
+    """Store new events and their jobs (part of a unit); how many were new, not redeliveries.
+
+    With `answer=False` (the owner stopped the channel) events are kept but not acted on.
+    """
+    insert_ = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    now = utcnow()
+    new = 0
+    for event in events:
+        row_id = connection.execute(
+            insert_(ChannelEvent)
+            .values(agent_id=agent_id, channel=channel, event_id=event.event_id[:255], kind=str(event.kind),
+                    payload=event_to_payload(event), raw=raw, received_at=now)
+            .on_conflict_do_nothing(index_elements=["agent_id", "channel", "event_id"])
+            .returning(ChannelEvent.id)
+        ).scalar()
+        if row_id is None:
+            continue  # a redelivery: stored already, answered already
+        new += 1
+        if answer and event.kind != EventKind.IGNORED:
+            enqueue_in(connection, CHANNEL_EVENT, {"event_row": row_id})
+    if events and touch:
+        connection.execute(
+            update(ChannelState).where(ChannelState.agent_id == agent_id, ChannelState.channel == channel)
+            .values(last_event_at=now)
+        )
+    return new
+
+
+async def store_events(runtime: Runtime, agent_id: int, channel: str, events: list[InboundEvent], *,
+                       raw: dict[str, Any] | None, answer: bool = True) -> int:
+    """store_events_in() as its own unit; wakes this process's workers once it is committed."""
+    if not events:
+        return 0
+    touch = runtime.last_event.due(agent_id, channel, time.monotonic())
+    new = await runtime.db.run(partial(store_events_in, agent_id=agent_id, channel=channel, events=events,
+                                       raw=raw, answer=answer, touch=touch))
+    if new:
+        runtime.wakeup.notify()
+    return new
+
+
+# ------------------------------------------------------------------ 2. the job
+
+
+def _load(connection: Connection, manager: ChannelManager, row_id: int, attempt: int
+          ) -> tuple[Agent, str, InboundEvent, dialogue.ConversationState | None] | None:
+    """The one read: the event, its agent and, for a message, the conversation and history."""
+    row = connection.execute(
+        select(ChannelEvent.channel, ChannelEvent.payload, *_AGENT_COLUMNS)
+        .join(Agent, Agent.id == ChannelEvent.agent_id)
+        .where(ChannelEvent.id == row_id)
+    ).first()
+    if row is None:
+        return None
+    mapping = row._mapping
+    agent = Agent(**{column.key: mapping[column] for column in _AGENT_COLUMNS})
+    event = event_from_payload(row.payload)
+    state = None
+    if event.kind in _TURNS and event.chat_id and row.channel in manager.channels:
+        # Only a retried job can have stored its turn already: the first run skips the look-up.
+        key = _message_key(manager, row.channel, event) if attempt > 1 else None
+        state = dialogue.load_conversation(connection, agent.id, row.channel, event.chat_id, key=key)
+    return agent, row.channel, event, state
+
+
+async def hand_over_dead_event(runtime: Runtime, payload: dict[str, Any], error: str) -> None:
+    """The event's job died: the customer gets the polite hand-over and the owner a flag; an
+    answer that was stored but never sent shows as failed."""
+    loaded = await runtime.db.run(
+        partial(_load, manager=runtime.channels, row_id=int(payload["event_row"]), attempt=1), write=False)
+    if loaded is None:
+        return
+    agent, channel_name, event, _ = loaded
+    if event.kind not in _TURNS or not event.chat_id or channel_name not in runtime.channels.channels:
+        return  # a status or a block: nobody waits for an answer
+    text = dialogue.Inbound(channel_name, event.chat_id, event.text, media_kind=event.media_kind).stored_text
+    inbound = Inbound(channel_name, event.chat_id, text, event.customer_name,
+                      _message_key(runtime.channels, channel_name, event))
+    async with runtime.db.transaction() as session:
+        reply = await hand_over_failed(session, agent, inbound)
+        if reply is not None:
+            enqueue(session, DELIVER_MESSAGE, {"message_id": reply.id})
+            unsent = None
+        else:
+            question = select(Message.id).where(Message.agent_id == agent.id, Message.channel == channel_name,
+                                                Message.channel_message_id == inbound.channel_message_id)
+            unsent = await session.scalar(
+                select(Message.id).where(Message.status == "queued", Message.reply_to_id.in_(question)))
+    if unsent is not None:
+        await outbound.give_up(runtime, unsent, error)
+    log.warning("message_handed_over_after_failure", agent_id=agent.id, channel=channel_name, error=error[:200])
+
+
+def _message_key(manager: ChannelManager, channel: str, event: InboundEvent) -> str:
+    """The customer message's unique id (per agent and channel); a callback has none of its own."""
+    own = manager.get(channel).channel_message_id(event) if event.kind != EventKind.CALLBACK else None
+    return own or event.event_id
+
+
+async def process_event(runtime: Runtime, job: ClaimedJob) -> None:
+    loaded = await runtime.db.run(
+        partial(_load, manager=runtime.channels, row_id=int(job.payload["event_row"]), attempt=job.attempts),
+        write=False,
+    )
+    if loaded is None:
+        return
+    agent, channel_name, event, state = loaded
+    if event.kind == EventKind.STATUS:
+        await dialogue.apply_status(runtime, job, agent.id, channel_name, status=event.status,
+                                    status_of=event.status_of, error=event.error,
+                                    error_code=event.extra.get("error_code"))
+        return
+    if event.kind in (EventKind.BLOCKED, EventKind.UNBLOCKED):
+        await dialogue.set_blocked(runtime, agent.id, channel_name, event.chat_id or "", event.customer_name,
+                                   event.kind == EventKind.BLOCKED)
+        return
+    if state is None or event.chat_id is None:
+        return  # not a question (or a channel this process does not know)
+    channel = runtime.channels.get(channel_name)
+    ctx = context_for(agent, channel_name, runtime.settings)
+    if ctx is not None:
+        await channel.on_inbound(ctx, event)  # answer the callback, mark read
+    chat_id = event.chat_id
+    media_kind = event.media_kind or ("unsupported" if event.kind == EventKind.MEDIA else None)
+    inbound = dialogue.Inbound(channel_name, chat_id, event.text, event.customer_name,
+                               _message_key(runtime.channels, channel_name, event), media_kind=media_kind)
+
+    async def typing() -> None:
+        if ctx is not None:
+            await channel.typing(ctx, chat_id)
+
+    outgoing = await dialogue.handle_inbound(runtime, agent, state, inbound, job=job, before_compose=typing)
+    if outgoing is not None:
+        await outbound.deliver(runtime, channel, ctx, outgoing, job=job, agent_id=agent.id)
+

@@ -1,0 +1,131 @@
+"""The one outbound path: a stored answer (`queued`) goes to its channel, and the result is recorded.
+
+`deliver()` is called by the inbound job right after the answer is stored (the same job, no
+second one) and by the `deliver_message` job (the owner's own replies). Bot answers and the
+owner's replies get the same pacing (channels/ratelimit.py), retries and error handling. The
+result and the job's completion are one write, so a job that finished has recorded its send;
+a job that died before that sends again (at least once; the answer itself is stored once).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
+
+from botcraft.channels.base import BaseChannel, ChannelContext, SendError
+from botcraft.channels.manager import context_for
+from botcraft.dialogue.inbound import WINDOW_CLOSED, Outgoing, load_outgoing, record_delivery
+from botcraft.i18n import N_
+from botcraft.jobs.queue import ClaimedJob, complete_in
+from botcraft.jobs.registry import RetryLater
+from botcraft.models import Agent, ChannelState, utcnow
+from botcraft.runtime import Runtime
+
+log = structlog.get_logger("botcraft.sender")
+
+BLOCKED = N_("Not sent: the customer has blocked the bot.")
+NOT_DELIVERED = N_("Not sent: delivering this message failed on every attempt; please answer the customer yourself.")
+
+
+def record_error_in(connection: Connection, agent_id: int, channel: str, error: str | None) -> None:
+    connection.execute(
+        update(ChannelState).where(ChannelState.agent_id == agent_id, ChannelState.channel == channel)
+        .values(last_error=error, last_error_at=utcnow() if error else None)
+    )
+
+
+async def _finish(runtime: Runtime, job: ClaimedJob | None, agent_id: int, channel: str, outgoing: Outgoing, *,
+                  status: str, error: str | None = None, channel_message_id: str | None = None,
+                  blocked: bool = False, attention: str | None = None) -> None:
+    def unit(connection: Connection) -> None:
+        record_delivery(connection, outgoing, status=status, error=error, channel_message_id=channel_message_id,
+                        blocked=blocked, attention=attention)
+        if error:
+            record_error_in(connection, agent_id, channel, error)
+        if job is not None:
+            complete_in(connection, job)
+
+    await runtime.db.run(unit)
+
+
+async def deliver(runtime: Runtime, channel: BaseChannel, ctx: ChannelContext | None, outgoing: Outgoing, *,
+                  job: ClaimedJob | None, agent_id: int | None = None) -> None:
+    """Send one stored answer; raises RetryLater when the platform asks to try again later."""
+    agent_id = ctx.agent_id if ctx is not None else agent_id
+    assert agent_id is not None
+    finish = partial(_finish, runtime, job, agent_id, channel.name, outgoing)
+    if outgoing.blocked:
+        await finish(status="failed", error=BLOCKED)
+        return
+    if ctx is None:
+        await finish(status="failed", error=f"Not sent: {channel.name} is no longer connected to this agent.")
+        return
+    window = channel.reply_window_hours
+    last = outgoing.last_customer_message_at
+    if window is not None and (last is None or utcnow() - last > timedelta(hours=window)):
+        await finish(status="failed", error=WINDOW_CLOSED, attention=WINDOW_CLOSED)
+        return
+
+    per_sender, per_chat = channel.send_rates()
+    await runtime.pacer.wait(channel.rate_key(ctx), outgoing.chat_id, per_sender=per_sender, per_chat=per_chat)
+    try:
+        sent_id = await channel.send_text(ctx, outgoing.chat_id, outgoing.text)
+    except SendError as exc:
+        if exc.blocked:
+            await finish(status="failed", error=BLOCKED, blocked=True)
+        elif exc.window_closed:
+            await finish(status="failed", error=WINDOW_CLOSED, attention=WINDOW_CLOSED)
+        elif exc.retryable and job is not None and job.attempts < job.max_attempts:
+            log.info("send_retry", reason=exc.reason, retry_after=exc.retry_after)
+            raise RetryLater(exc.reason, seconds=exc.retry_after) from exc
+        else:
+            await finish(status="failed", error=exc.reason)
+        return
+    await finish(status="sent", channel_message_id=sent_id)
+
+
+async def deliver_message(runtime: Runtime, job: ClaimedJob) -> None:
+    """The `deliver_message` job: one stored message (the owner's reply) to its channel."""
+    loaded = await runtime.db.run(partial(_load, message_id=int(job.payload["message_id"])), write=False)
+    if loaded is None:
+        return  # sent before (a retried job) or deleted
+    outgoing, agent, channel_name = loaded
+    if channel_name not in runtime.channels.channels:
+        await _finish(runtime, job, agent.id, channel_name, outgoing, status="failed",
+                      error=f"Unknown channel {channel_name}.")
+        return
+    channel = runtime.channels.get(channel_name)
+    await deliver(runtime, channel, context_for(agent, channel_name, runtime.settings), outgoing, job=job,
+                  agent_id=agent.id)
+
+
+async def give_up_delivery(runtime: Runtime, payload: dict[str, Any], error: str) -> None:
+    """A `deliver_message` job died: the message shows as failed, and the owner is asked to step in."""
+    await give_up(runtime, int(payload["message_id"]), error)
+
+
+async def give_up(runtime: Runtime, message_id: int, error: str) -> None:
+    """Mark a stored answer that is still `queued` as failed (its job died), flagging its conversation."""
+    loaded = await runtime.db.run(partial(_load, message_id=message_id), write=False)
+    if loaded is None:
+        return  # sent after all, or gone
+    outgoing, agent, channel_name = loaded
+    log.warning("delivery_given_up", message_id=message_id, error=error[:200])
+    await _finish(runtime, None, agent.id, channel_name, outgoing, status="failed", error=NOT_DELIVERED,
+                  attention=NOT_DELIVERED)
+
+
+def _load(connection: Connection, message_id: int) -> tuple[Outgoing, Agent, str] | None:
+    found = load_outgoing(connection, message_id)
+    if found is None:
+        return None
+    outgoing, agent_id, channel = found
+    row = connection.execute(select(*Agent.__table__.columns).where(Agent.id == agent_id)).first()
+    if row is None:
+        return None
+    return outgoing, Agent(**dict(row._mapping)), channel

@@ -1,0 +1,331 @@
+"""A customer's message from a channel: `handle_inbound()` turns it into the answer to send.
+
+channels/inbound.py calls this once per stored message event, with the conversation it read
+in the same read as the event and the agent (`load_conversation`, a unit of `Database.run`):
+
+    handle_inbound(runtime, agent, state, inbound, job=job)
+      -> the owner answers by hand (mode "human"): the message is stored, flagged, no reply
+      -> a photo or voice message: the polite "please write" reply
+      -> otherwise: search the documents, compose() the answer
+      -> ONE write: the conversation (upserted), the customer's message and the answer,
+         or, with nothing to send, the job's completion
+      -> the Outgoing answer, which the channel sends in the same job
+
+Exactly one answer per message: the answer points at the question through the unique
+`reply_to_id`, and the customer's message is unique by its channel id; a retried job finds
+its earlier turn (`load_conversation(key=...)`) and sends that answer instead of a new one.
+Delivery statuses come back through `apply_status()`; sends are recorded by `record_delivery()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from botcraft.dialogue import engine, passages, prompting
+from botcraft.dialogue.engine import HISTORY_MESSAGES, PASSAGES, Answer
+from botcraft.i18n import N_
+from botcraft.jobs.queue import ClaimedJob, complete_in
+from botcraft.jobs.registry import RetryLater
+from botcraft.models import Agent, Conversation, Message, utcnow
+
+if TYPE_CHECKING:
+    from botcraft.runtime import Runtime
+
+log = structlog.get_logger("botcraft.dialogue")
+
+WAITING_FOR_OWNER = N_("The conversation is in manual mode: the customer is waiting for your reply.")
+WINDOW_CLOSED = N_(
+    "Not sent: more than 24 hours have passed since the customer's last message, and this "
+    "channel then allows only pre-approved template messages."
+)
+# A status never moves backwards (a late "delivered" after "read" changes nothing).
+_STATUS_RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
+_MEDIA_LABELS = {
+    "voice": "голосовое сообщение", "audio": "аудио", "video": "видео", "video_note": "видеосообщение",
+    "sticker": "стикер", "document": "файл", "image": "фото", "animation": "GIF", "location": "геопозиция",
+    "contact": "контакт", "unsupported": "вложение",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """A customer's message as dialogue needs it, whatever the channel."""
+
+    channel: str
+    chat_id: str
+    text: str | None
+    customer_name: str | None = None
+    channel_message_id: str | None = None  # unique per agent and channel: the deduplication key
+    media_kind: str | None = None  # set for a photo, voice message, sticker... without text
+
+    @property
+    def media_only(self) -> bool:
+        return not self.text and self.media_kind is not None
+
+    @property
+    def stored_text(self) -> str:
+        return self.text or f"[{_MEDIA_LABELS.get(self.media_kind or '', 'вложение')}]"
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A stored answer (status `queued`) and what its sender needs to know about the chat."""
+
+    message_id: int
+    conversation_id: int
+    chat_id: str
+    text: str
+    blocked: bool = False
+    last_customer_message_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class ConversationState:
+    """What the read before a turn found: the conversation (if any) and its recent history."""
+
+    conversation_id: int | None = None
+    mode: str = "bot"
+    blocked: bool = False
+    history: list[prompting.HistoryItem] = field(default_factory=list)  # newest first
+    # A retried job: its turn was stored before. The answer to (re)send, if it is still queued.
+    stored_before: bool = False
+    stored_reply: Outgoing | None = None
+
+
+def media_reply(agent: Agent) -> str:
+    if agent.media_reply:
+        return agent.media_reply
+    if agent.language == "en":
+        return "Thank you! I can only read text messages for now — please type your question."
+    return "Спасибо! Пока я понимаю только текстовые сообщения — напишите, пожалуйста, ваш вопрос текстом."
+
+
+def _insert(connection: Connection) -> Any:
+    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+
+
+# ------------------------------------------------------------------ the read
+
+
+def load_conversation(connection: Connection, agent_id: int, channel: str, chat_id: str, *,
+                      key: str | None = None) -> ConversationState:
+    """The conversation and its last messages (a unit, or part of one). With `key` (a retried
+    job), also whether the message with that channel id was stored, and its queued answer."""
+    row = connection.execute(
+        select(Conversation.id, Conversation.mode, Conversation.blocked, Conversation.last_customer_message_at)
+        .where(Conversation.agent_id == agent_id, Conversation.channel == channel,
+               Conversation.external_chat_id == chat_id)
+    ).first()
+    if row is None:
+        return ConversationState()
+    state = ConversationState(conversation_id=row.id, mode=row.mode, blocked=bool(row.blocked))
+    rows = connection.execute(
+        select(Message.direction, Message.text).where(Message.conversation_id == row.id)
+        .order_by(Message.id.desc()).limit(HISTORY_MESSAGES)
+    ).all()
+    state.history = [prompting.HistoryItem("assistant" if r.direction == "out" else "user", r.text) for r in rows]
+    if key is not None:
+        inbound = connection.execute(
+            select(Message.id).where(Message.agent_id == agent_id, Message.channel == channel,
+                                     Message.channel_message_id == key)
+        ).first()
+        if inbound is not None:
+            state.stored_before = True
+            reply = connection.execute(
+                select(Message.id, Message.text).where(Message.reply_to_id == inbound.id, Message.status == "queued")
+            ).first()
+            if reply is not None:
+                state.stored_reply = Outgoing(reply.id, row.id, chat_id, reply.text, bool(row.blocked),
+                                              row.last_customer_message_at)
+    return state
+
+
+# ------------------------------------------------------------------ the turn
+
+
+async def handle_inbound(
+    runtime: Runtime,
+    agent: Agent,
+    state: ConversationState,
+    inbound: Inbound,
+    *,
+    job: ClaimedJob,
+    before_compose: Callable[[], Awaitable[None]] | None = None,
+) -> Outgoing | None:
+    """Answer one customer message; the stored answer to send, or None (the job is then done)."""
+    if state.stored_before:  # this job ran before and stored its turn
+        if state.stored_reply is None:
+            await runtime.db.run(partial(complete_in, job=job))
+        return state.stored_reply
+    answer: Answer | None = None
+    if state.mode != "human" and not state.blocked:
+        if inbound.media_only:
+            answer = Answer(media_reply(agent), answered=True, answered_by="media")
+        else:
+            assert inbound.text is not None
+            if before_compose is not None:
+                await before_compose()  # "typing…" while the answer is made
+            # Through the modules, so that their owners' changes (and tests' stand-ins) apply here.
+            provider, _ = engine.provider_for(agent, runtime.settings)
+            async with runtime.db.transaction(write=False) as session:
+                # Follow-ups are read with the customer's previous question (dialogue.passages).
+                found = await passages.find(session, agent.id, inbound.text, state.history, limit=PASSAGES,
+                                            rewrite=provider,
+                                            language=prompting.customer_language(inbound.text, agent.language))
+            answer = await engine.compose(runtime, agent, inbound.text, state.history, found.hits, found=found)
+    return await runtime.db.run(partial(_store_turn, agent_id=agent.id, inbound=inbound, answer=answer, job=job))
+
+
+def _store_turn(connection: Connection, *, agent_id: int, inbound: Inbound, answer: Answer | None,
+                job: ClaimedJob) -> Outgoing | None:
+    """One write: conversation, the customer's message, the answer (or the job's completion)."""
+    now = utcnow()
+    text = inbound.stored_text
+    insert_ = _insert(connection)
+    values: dict[str, Any] = {
+        "last_message_at": now, "last_customer_message_at": now,
+        "last_message_text": (answer.text if answer else text)[:500],
+    }
+    if answer is not None and not answer.answered:
+        values |= {"needs_attention": True, "attention_reason": answer.attention_reason}
+    upsert = insert_(Conversation).values({
+        "agent_id": agent_id, "channel": inbound.channel, "external_chat_id": inbound.chat_id,
+        "customer_name": inbound.customer_name, "mode": "bot", "needs_attention": False, "blocked": False,
+        "created_at": now, **values,
+    })
+    conversation = connection.execute(
+        upsert.on_conflict_do_update(
+            index_elements=["agent_id", "channel", "external_chat_id"],
+            set_={**values, "customer_name": func.coalesce(upsert.excluded.customer_name,
+                                                            Conversation.customer_name)},
+        ).returning(Conversation.id, Conversation.mode, Conversation.blocked)
+    ).one()
+    waiting = conversation.mode == "human"  # the owner may have taken over while we composed
+    inbound_id = connection.execute(
+        insert_(Message).values(
+            conversation_id=conversation.id, agent_id=agent_id, channel=inbound.channel, direction="in",
+            author="customer", text=text, channel_message_id=inbound.channel_message_id,
+            status="pending" if waiting else "received", created_at=now,
+        ).on_conflict_do_nothing(index_elements=["agent_id", "channel", "channel_message_id"])
+        .returning(Message.id)
+    ).scalar()
+    if inbound_id is None:  # stored before: a redelivery under another event id
+        complete_in(connection, job)
+        return None
+    if waiting or conversation.blocked or answer is None:
+        if waiting or (answer is not None and conversation.blocked):
+            connection.execute(
+                update(Conversation).where(Conversation.id == conversation.id).values(
+                    last_message_text=text[:500],
+                    **({"needs_attention": True, "attention_reason": WAITING_FOR_OWNER} if waiting else {}),
+                )
+            )
+        complete_in(connection, job)
+        return None
+    reply_id = connection.execute(
+        insert(Message).values(
+            conversation_id=conversation.id, agent_id=agent_id, channel=inbound.channel, direction="out",
+            author="bot", text=answer.text, reply_to_id=inbound_id, status="queued", sources=answer.sources,
+            answered_by=answer.answered_by, model=answer.model, prompt_tokens=answer.prompt_tokens,
+            completion_tokens=answer.completion_tokens, created_at=now,
+        ).returning(Message.id)
+    ).scalar_one()
+    return Outgoing(reply_id, conversation.id, inbound.chat_id, answer.text, False, now)
+
+
+# ------------------------------------------------------------------ after sending
+
+
+def record_delivery(connection: Connection, outgoing: Outgoing, *, status: str, error: str | None = None,
+                    channel_message_id: str | None = None, blocked: bool = False,
+                    attention: str | None = None) -> None:
+    """What the channel's send did to a stored answer (part of the sender's unit)."""
+    values: dict[str, Any] = {"status": status, "error": error}
+    if channel_message_id:
+        values["channel_message_id"] = channel_message_id
+    connection.execute(update(Message).where(Message.id == outgoing.message_id).values(**values))
+    flags: dict[str, Any] = {}
+    if blocked:
+        flags["blocked"] = True
+    if attention:
+        flags |= {"needs_attention": True, "attention_reason": attention}
+    if flags:
+        connection.execute(update(Conversation).where(Conversation.id == outgoing.conversation_id).values(**flags))
+
+
+def load_outgoing(connection: Connection, message_id: int) -> tuple[Outgoing, int, str] | None:
+    """A queued answer (the owner's reply, or a bot answer whose send is retried): the answer,
+    its agent id and its channel; None when it was sent before or is gone."""
+    row = connection.execute(
+        select(Message.id, Message.text, Message.agent_id, Conversation.id.label("conversation_id"),
+               Conversation.channel, Conversation.external_chat_id, Conversation.blocked,
+               Conversation.last_customer_message_at)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Message.id == message_id, Message.status == "queued")
+    ).first()
+    if row is None:
+        return None
+    outgoing = Outgoing(row.id, row.conversation_id, row.external_chat_id, row.text, bool(row.blocked),
+                        row.last_customer_message_at)
+    return outgoing, row.agent_id, row.channel
+
+
+# ------------------------------------------------------------------ events that are not questions
+
+
+async def set_blocked(runtime: Runtime, agent_id: int, channel: str, chat_id: str, customer_name: str | None,
+                      blocked: bool) -> None:
+    def unit(connection: Connection) -> None:
+        now = utcnow()
+        upsert = _insert(connection)(Conversation).values(
+            agent_id=agent_id, channel=channel, external_chat_id=chat_id, customer_name=customer_name, mode="bot",
+            needs_attention=False, blocked=blocked, last_message_at=now, created_at=now,
+        )
+        connection.execute(upsert.on_conflict_do_update(
+            index_elements=["agent_id", "channel", "external_chat_id"], set_={"blocked": blocked}))
+
+    await runtime.db.run(unit)
+
+
+async def apply_status(runtime: Runtime, job: ClaimedJob, agent_id: int, channel: str, *, status: str | None,
+                       status_of: str | None, error: str | None, error_code: str | None) -> None:
+    """A delivery status from the platform, applied to our outbound message by one conditional UPDATE:
+    status jobs run concurrently, and a read-then-write would let a late "delivered" overwrite
+    "read". Statuses only ever move forward."""
+    if not status_of or not status:
+        return
+    ours = and_(Message.agent_id == agent_id, Message.channel == channel,
+                Message.channel_message_id == status_of, Message.direction == "out")
+    if status == "failed":
+        values: dict[str, Any] = {"status": "failed", "error": error or "The platform reported the message as failed."}
+        condition = ours
+    else:
+        rank = _STATUS_RANK.get(status, -1)
+        values, condition = {"status": status}, and_(ours, Message.status.in_(
+            [name for name, r in _STATUS_RANK.items() if r < rank]))
+
+    def unit(connection: Connection) -> bool:
+        conversation_id = connection.execute(
+            update(Message).where(condition).values(**values).returning(Message.conversation_id)
+        ).scalar()
+        if conversation_id is None:
+            return connection.execute(select(Message.id).where(ours)).first() is not None
+        if status == "failed" and error_code == "131047":
+            connection.execute(update(Conversation).where(Conversation.id == conversation_id)
+                               .values(needs_attention=True, attention_reason=WINDOW_CLOSED))
+        return True
+
+    if not await runtime.db.run(unit):
+        # Meta can report "sent" before our sender has stored the message's id.
+        if job.attempts < 3:
+            raise RetryLater("status for a message not stored yet", seconds=1.0)
+        log.info("status_for_unknown_message", status=status)
