@@ -13,10 +13,10 @@ from pathlib import Path
 
 from botcraft.config import Settings
 from botcraft.db import Database
-from botcraft.jobs import kinds as _kinds  # noqa: F401 - registers every job handler
 from botcraft.jobs.worker import Worker
 from botcraft.knowledge import meaning
 from botcraft.runtime import Runtime
+from botcraft.services import register_handlers
 
 
 async def main() -> None:
@@ -27,6 +27,7 @@ async def main() -> None:
     db = Database(settings.resolved_database_url)
     runtime = Runtime(settings, db)
     meaning.install(settings)
+    register_handlers()  # every job kind, as a real worker has them
     worker = Worker(runtime, concurrency=4, poll_interval=0.1, lease_seconds=float(sys.argv[4]))
     worker.start()
     print("ready", flush=True)
