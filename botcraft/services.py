@@ -11,6 +11,7 @@ from botcraft.channels.platform_bot import PlatformBot
 from botcraft.channels.telegram_polling import PollingSupervisor
 from botcraft.jobs import kinds as _job_kinds  # noqa: F401 - registers every job handler
 from botcraft.jobs.worker import WorkerPool
+from botcraft.owner.telegram_updates import OwnerUpdates
 from botcraft.runtime import Runtime
 
 
@@ -26,7 +27,10 @@ class Background:
             PollingSupervisor(runtime, self.manager, poll_timeout=settings.telegram_poll_timeout)
             if polling else None
         )
-        self.platform_bot = PlatformBot(settings, polling=polling) if serve and settings.telegram_token else None
+        self.platform_bot = (
+            PlatformBot(settings, polling=polling, on_update=OwnerUpdates(runtime).handle)
+            if serve and settings.telegram_token else None
+        )
         if self.platform_bot is not None:
             runtime.services["platform_bot"] = self.platform_bot
 

@@ -14,6 +14,7 @@ import structlog
 from botcraft.channels.base import SendError
 from botcraft.channels.manager import ChannelManager, context_for, record_error
 from botcraft.channels.ratelimit import SendPacer
+from botcraft.dialogue import attention
 from botcraft.i18n import N_
 from botcraft.jobs.queue import ClaimedJob
 from botcraft.jobs.registry import RetryLater, handler
@@ -44,8 +45,12 @@ def pacer_of(runtime: Runtime) -> SendPacer:
     return pacer
 
 
+# Why the owner is told, for each failure that needs them (dialogue.attention).
+_KINDS = {WINDOW_CLOSED: attention.WINDOW_CLOSED, NOT_DELIVERED: attention.DELIVERY_FAILED, BLOCKED: attention.BLOCKED}
+
+
 async def _finish(runtime: Runtime, message_id: int, *, status: str, error: str | None = None,
-                  channel_message_id: str | None = None, blocked: bool = False, attention: str | None = None) -> None:
+                  channel_message_id: str | None = None, blocked: bool = False, needs: str | None = None) -> None:
     async with runtime.db.transaction() as session:
         message = await session.get(Message, message_id)
         if message is None:
@@ -57,8 +62,10 @@ async def _finish(runtime: Runtime, message_id: int, *, status: str, error: str 
         if conversation is not None:
             if blocked:
                 conversation.blocked = True
-            if attention:
-                conversation.needs_attention, conversation.attention_reason = True, attention
+            if needs:
+                question = await session.get(Message, message.reply_to_id) if message.reply_to_id else None
+                await attention.flag_for_owner(session, conversation, _KINDS[needs], needs, message=question,
+                                               handed_over=message.author == "bot")
         if error and conversation is not None:
             await record_error(session, conversation.agent_id, conversation.channel, error)
 
@@ -70,7 +77,7 @@ async def give_up_delivery(runtime: Runtime, payload: dict[str, Any], error: str
         message = await session.get(Message, message_id)
     if message is not None and message.status == "queued":
         log.warning("delivery_given_up", message_id=message_id, error=error[:200])
-        await _finish(runtime, message_id, status="failed", error=NOT_DELIVERED, attention=NOT_DELIVERED)
+        await _finish(runtime, message_id, status="failed", error=NOT_DELIVERED, needs=NOT_DELIVERED)
 
 
 @handler(DELIVER_MESSAGE, on_dead=give_up_delivery)
@@ -100,7 +107,7 @@ async def deliver_message(runtime: Runtime, job: ClaimedJob) -> None:
     window = channel.reply_window_hours
     last = conversation.last_customer_message_at
     if window is not None and (last is None or utcnow() - last > timedelta(hours=window)):
-        await _finish(runtime, message_id, status="failed", error=WINDOW_CLOSED, attention=WINDOW_CLOSED)
+        await _finish(runtime, message_id, status="failed", error=WINDOW_CLOSED, needs=WINDOW_CLOSED)
         return
 
     per_sender, per_chat = channel.send_rates()
@@ -110,9 +117,9 @@ async def deliver_message(runtime: Runtime, job: ClaimedJob) -> None:
         sent_id = await channel.send_text(ctx, conversation.external_chat_id, message.text)
     except SendError as exc:
         if exc.blocked:
-            await _finish(runtime, message_id, status="failed", error=BLOCKED, blocked=True)
+            await _finish(runtime, message_id, status="failed", error=BLOCKED, blocked=True, needs=BLOCKED)
         elif exc.window_closed:
-            await _finish(runtime, message_id, status="failed", error=WINDOW_CLOSED, attention=WINDOW_CLOSED)
+            await _finish(runtime, message_id, status="failed", error=WINDOW_CLOSED, needs=WINDOW_CLOSED)
         elif exc.retryable and job.attempts < job.max_attempts:
             log.info("send_retry", reason=exc.reason, retry_after=exc.retry_after)
             raise RetryLater(exc.reason, seconds=exc.retry_after) from exc

@@ -12,7 +12,8 @@ from botcraft.channels.base import BaseChannel
 from botcraft.channels.events import EventKind, InboundEvent
 from botcraft.channels.ingest import CHANNEL_EVENT, event_from_payload
 from botcraft.channels.manager import context_for
-from botcraft.channels.sender import DELIVER_MESSAGE, WINDOW_CLOSED, manager_of
+from botcraft.channels.sender import BLOCKED, DELIVER_MESSAGE, WINDOW_CLOSED, manager_of
+from botcraft.dialogue import attention
 from botcraft.dialogue.engine import answer_message
 from botcraft.dialogue.failures import hand_over_failed
 from botcraft.dialogue.service import Inbound, conversation_for, record_inbound
@@ -79,7 +80,10 @@ async def channel_event(runtime: Runtime, job: ClaimedJob) -> None:
             conversation = await conversation_for(
                 session, agent.id, row.channel, event.chat_id or "", event.customer_name
             )
+            newly_blocked = event.kind == EventKind.BLOCKED and not conversation.blocked
             conversation.blocked = event.kind == EventKind.BLOCKED
+            if newly_blocked:
+                await attention.flag_for_owner(session, conversation, attention.BLOCKED, BLOCKED)
     elif event.kind in (EventKind.MESSAGE, EventKind.CALLBACK, EventKind.MEDIA) and event.chat_id:
         await _converse(runtime, job, agent, row.channel, event)
 
@@ -94,9 +98,9 @@ async def _converse(runtime: Runtime, job: ClaimedJob, agent: Agent, channel_nam
     key = _message_key(channel, event)
     assert event.chat_id is not None
     async with runtime.db.transaction() as session:
-        message = await record_inbound(
-            session, agent, Inbound(channel_name, event.chat_id, text, event.customer_name, key), answer=False
-        )
+        inbound = Inbound(channel_name, event.chat_id, text, event.customer_name, key,
+                          customer_username=event.extra.get("username"))
+        message = await record_inbound(session, agent, inbound, answer=False)
         if message is None:  # this job ran before and stored it: carry on with the same message
             message = await session.scalar(select(Message).where(
                 Message.agent_id == agent.id, Message.channel == channel_name, Message.channel_message_id == key))
@@ -157,5 +161,8 @@ async def _apply_status(runtime: Runtime, job: ClaimedJob, agent: Agent, channel
             return
         if event.status == "failed" and event.extra.get("error_code") == "131047":
             conversation = await session.get(Conversation, conversation_id)
+            outbound = await session.scalar(select(Message).where(ours))
+            question = await session.get(Message, outbound.reply_to_id) if outbound and outbound.reply_to_id else None
             if conversation is not None:
-                conversation.needs_attention, conversation.attention_reason = True, WINDOW_CLOSED
+                await attention.flag_for_owner(session, conversation, attention.WINDOW_CLOSED, WINDOW_CLOSED,
+                                               message=question)

@@ -17,9 +17,10 @@ from sqlalchemy.exc import IntegrityError
 
 from botcraft.agents.service import llm_api_key
 from botcraft.config import Settings
-from botcraft.dialogue import offline, prompting
+from botcraft.dialogue import attention, offline, person, prompting
 from botcraft.i18n import N_
 from botcraft.jobs.queue import ClaimedJob, enqueue
+from botcraft.knowledge import answers
 from botcraft.knowledge.search import Hit, search
 from botcraft.llm.base import Completion, LLMError, LLMProvider, TextDelta
 from botcraft.llm.openai_compat import OpenAICompatProvider
@@ -39,12 +40,13 @@ OnDelta = Callable[[str], Awaitable[None]]
 class Answer:
     text: str
     answered: bool  # False: the bot could not answer; the owner is asked to step in
-    answered_by: str  # llm | offline | greeting
+    answered_by: str  # llm | offline | greeting | owner_answer | handover
     sources: list[dict[str, Any]] = field(default_factory=list)
     model: str | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     attention_reason: str | None = None
+    attention_kind: str | None = None  # why the owner is told (dialogue.attention), with the reason
 
 
 def provider_for(agent: Agent, settings: Settings) -> tuple[LLMProvider | None, float]:
@@ -77,13 +79,20 @@ def _same_server(url: str | None, platform_url: str) -> bool:
 
 
 def _offline(question: str, hits: list[Hit], language: str, reason: str | None = None) -> Answer:
+    kind = attention.LLM_FAILED if reason else attention.NO_ANSWER
     chosen = offline.relevant(question, hits)
     text = offline.answer(chosen, language)
     if text is None:
         return Answer(offline.handover(language), answered=False, answered_by="offline",
-                      attention_reason=reason or N_("No document answers this question."))
+                      attention_reason=reason or N_("No document answers this question."), attention_kind=kind)
     return Answer(text, answered=True, answered_by="offline", sources=[h.source.as_dict() for h in chosen[:2]],
-                  attention_reason=reason)
+                  attention_reason=reason, attention_kind=kind if reason else None)
+
+
+def _owner_answer(matched: answers.MatchedAnswer) -> Answer:
+    """The owner's own answer to this question, word for word."""
+    return Answer(matched.text, answered=True, answered_by="owner_answer",
+                  sources=[{"answer_id": matched.answer_id, "question": matched.question}])
 
 
 async def compose(
@@ -94,14 +103,21 @@ async def compose(
     hits: list[Hit],
     *,
     on_delta: OnDelta | None = None,
+    matched: answers.MatchedAnswer | None = None,
 ) -> Answer:
     language = prompting.customer_language(question, agent.language)
     if prompting.is_greeting(question):
         return Answer(prompting.welcome(agent.name, agent.business_description, language),
                       answered=True, answered_by="greeting")
+    if person.asks_for_person(question):
+        return Answer(person.connecting(language), answered=False, answered_by="handover",
+                      attention_reason=person.ASKED_FOR_PERSON, attention_kind=attention.ASKED_FOR_PERSON)
     provider, temperature = provider_for(agent, runtime.settings)
     if provider is None:
+        if matched is not None:
+            return _owner_answer(matched)
         return _offline(question, hits, language)
+    hits = answers.prefer(hits, matched)
 
     messages = prompting.build_messages(agent.system_prompt, hits, history, question, language=language)
     try:
@@ -119,6 +135,8 @@ async def compose(
         # The model is down or refuses: the documents still answer, and the owner is told why.
         log.warning("llm_failed_offline_answer", code=exc.code, error=exc.message)
         reason = N_("The language model failed ({code}); the offline responder answered from the documents.")
+        if matched is not None:
+            return _owner_answer(matched)
         return _offline(question, hits, language, reason=reason.format(code=exc.code))
     text, handover = prompting.strip_handover(completion.text)
     relevant = offline.relevant(question, hits)
@@ -131,6 +149,7 @@ async def compose(
         prompt_tokens=completion.prompt_tokens,
         completion_tokens=completion.completion_tokens,
         attention_reason=N_("The assistant could not answer from the documents.") if handover else None,
+        attention_kind=attention.NO_ANSWER if handover else None,
     )
 
 
@@ -158,8 +177,9 @@ async def answer_message(
         )
         history = [prompting.HistoryItem("assistant" if m.direction == "out" else "user", m.text) for m in rows]
         hits = await search(session, agent.id, inbound.text, limit=PASSAGES)
+        matched = await answers.matching_answer(session, inbound.text, hits)
 
-    result = await compose(runtime, agent, inbound.text, history, hits, on_delta=on_delta)
+    result = await compose(runtime, agent, inbound.text, history, hits, on_delta=on_delta, matched=matched)
 
     async with db.transaction() as session:
         if job is not None and not await job.complete_in(session):
@@ -189,9 +209,11 @@ async def answer_message(
         if conversation is not None:
             conversation.last_message_at = utcnow()
             conversation.last_message_text = result.text[:500]
-            if not result.answered:
-                conversation.needs_attention = True
-                conversation.attention_reason = result.attention_reason
+            if result.attention_kind is not None:
+                inbound_row = await session.get(Message, inbound.id)
+                await attention.flag_for_owner(session, conversation, result.attention_kind,
+                                               result.attention_reason or "", message=inbound_row,
+                                               handed_over=not result.answered)
         if inbound.channel != "playground":
             enqueue(session, DELIVER_MESSAGE, {"message_id": reply.id})
     return reply

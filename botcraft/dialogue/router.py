@@ -165,7 +165,7 @@ async def list_messages(
 @router.post("/api/conversations/{conversation_id}/mode", response_model=ConversationOut)
 async def set_mode(conversation_id: int, body: ModeIn, user: CurrentUser, db: SessionDep) -> Conversation:
     conversation = await service.owned_conversation(db, user, conversation_id)
-    service.set_mode(conversation, body.mode)
+    await service.set_mode(db, conversation, body.mode)
     await db.flush()
     return conversation
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from botcraft.dialogue.attention import WAITING, clear_attention, customer_wrote, flag_for_owner, mode_changed
 from botcraft.errors import NotFound
 from botcraft.i18n import N_
 from botcraft.jobs.queue import enqueue
@@ -26,10 +27,12 @@ class Inbound:
     text: str
     customer_name: str | None = None
     channel_message_id: str | None = None
+    customer_username: str | None = None
 
 
 async def conversation_for(
-    session: AsyncSession, agent_id: int, channel: str, chat_id: str, customer_name: str | None
+    session: AsyncSession, agent_id: int, channel: str, chat_id: str, customer_name: str | None,
+    customer_username: str | None = None,
 ) -> Conversation:
     query = select(Conversation).where(
         Conversation.agent_id == agent_id, Conversation.channel == channel, Conversation.external_chat_id == chat_id
@@ -38,9 +41,11 @@ async def conversation_for(
     if conversation is not None:
         if customer_name:
             conversation.customer_name = customer_name
+        if customer_username:
+            conversation.customer_username = customer_username
         return conversation
     conversation = Conversation(agent_id=agent_id, channel=channel, external_chat_id=chat_id,
-                                customer_name=customer_name)
+                                customer_name=customer_name, customer_username=customer_username)
     try:
         async with session.begin_nested():
             session.add(conversation)
@@ -59,7 +64,8 @@ async def record_inbound(
 
     Returns None for a message already stored (a redelivery): it gets no second answer.
     """
-    conversation = await conversation_for(session, agent.id, event.channel, event.chat_id, event.customer_name)
+    conversation = await conversation_for(session, agent.id, event.channel, event.chat_id, event.customer_name,
+                                          event.customer_username)
     now = utcnow()
     message = Message(
         conversation_id=conversation.id,
@@ -82,9 +88,10 @@ async def record_inbound(
     conversation.last_message_text = event.text[:500]
     if conversation.mode == "human":
         message.status = "pending"
-        conversation.needs_attention = True
-        conversation.attention_reason = WAITING_FOR_OWNER
-    elif answer:
+        await flag_for_owner(session, conversation, WAITING, WAITING_FOR_OWNER, message=message)
+        return message
+    await customer_wrote(session, conversation)
+    if answer:
         enqueue(session, DIALOGUE_TURN, {"message_id": message.id})
     return message
 
@@ -125,11 +132,13 @@ async def messages_of(session: AsyncSession, conversation: Conversation, *, befo
     return list(reversed(list(rows)))
 
 
-def set_mode(conversation: Conversation, mode: str) -> None:
+async def set_mode(session: AsyncSession, conversation: Conversation, mode: str) -> None:
+    """Take over (the bot goes silent) or hand back to the bot (the owner's part is done)."""
     conversation.mode = mode
     if mode == "bot":
-        conversation.needs_attention = False
-        conversation.attention_reason = None
+        await clear_attention(session, conversation)
+    else:
+        await mode_changed(session, conversation)
 
 
 async def owner_reply(session: AsyncSession, conversation: Conversation, text: str) -> Message:
@@ -147,8 +156,7 @@ async def owner_reply(session: AsyncSession, conversation: Conversation, text: s
     await session.flush()
     conversation.last_message_at = utcnow()
     conversation.last_message_text = text[:500]
-    conversation.needs_attention = False
-    conversation.attention_reason = None
+    await clear_attention(session, conversation)
     # Questions that waited for the owner are answered by this reply.
     for waiting in await session.scalars(
         select(Message).where(Message.conversation_id == conversation.id, Message.status == "pending")
