@@ -28,6 +28,8 @@ from botcraft.errors import install_error_handlers
 from botcraft.knowledge.router import router as knowledge_router
 from botcraft.logs import configure_logging
 from botcraft.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from botcraft.notifications.router import router as notifications_router
+from botcraft.owner.router import router as owner_router
 from botcraft.runtime import Runtime
 from botcraft.services import Background
 
@@ -95,6 +97,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dialogue_router)
     app.include_router(channels_router)
     app.include_router(meta_webhooks_router)
+    app.include_router(owner_router)
+    app.include_router(notifications_router)
 
     @app.get("/health", tags=["health"])
     async def health() -> JSONResponse:

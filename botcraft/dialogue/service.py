@@ -108,19 +108,46 @@ async def owned_conversation(session: AsyncSession, user: User, conversation_id:
 
 
 async def list_conversations(
-    session: AsyncSession, agent_id: int, *, page: int, per_page: int, attention_first: bool
+    session: AsyncSession, agent_id: int, *, page: int, per_page: int, attention_first: bool,
+    attention_only: bool = False,
 ) -> tuple[list[Conversation], int]:
     order: list[Any] = [Conversation.last_message_at.desc(), Conversation.id.desc()]
     if attention_first:
         order.insert(0, Conversation.needs_attention.desc())
-    total = await session.scalar(
-        select(func.count()).select_from(Conversation).where(Conversation.agent_id == agent_id)
-    )
+    where = [Conversation.agent_id == agent_id]
+    if attention_only:
+        where.append(Conversation.needs_attention.is_(True))
+    total = await session.scalar(select(func.count()).select_from(Conversation).where(*where))
     rows = await session.scalars(
-        select(Conversation).where(Conversation.agent_id == agent_id).order_by(*order)
-        .offset((page - 1) * per_page).limit(per_page)
+        select(Conversation).where(*where).order_by(*order).offset((page - 1) * per_page).limit(per_page)
     )
     return list(rows), int(total or 0)
+
+
+async def attention_count(session: AsyncSession, agent_id: int) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Conversation).where(
+        Conversation.agent_id == agent_id, Conversation.needs_attention.is_(True))) or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    customer_text: str | None
+    last_author: str | None
+
+
+async def previews(session: AsyncSession, conversation_ids: list[int]) -> dict[int, Preview]:
+    """Each conversation's latest customer message and who wrote last: two indexed lookups a page."""
+    if not conversation_ids:
+        return {}
+    in_page = Message.conversation_id.in_(conversation_ids)
+    last_ids = select(func.max(Message.id)).where(in_page).group_by(Message.conversation_id)
+    last_in_ids = select(func.max(Message.id)).where(in_page, Message.direction == "in") \
+        .group_by(Message.conversation_id)
+    authors = dict((await session.execute(
+        select(Message.conversation_id, Message.author).where(Message.id.in_(last_ids)))).all())
+    texts = dict((await session.execute(
+        select(Message.conversation_id, Message.text).where(Message.id.in_(last_in_ids)))).all())
+    return {cid: Preview(texts.get(cid), authors.get(cid)) for cid in conversation_ids}
 
 
 async def messages_of(session: AsyncSession, conversation: Conversation, *, before_id: int | None, limit: int
