@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
+from tests.conftest import WA_SECRET
 from tests.helpers import until
+from tests.integration.test_meta import post_signed, wa_text
 
 OWNER_TG = 7_001_001
 STRANGER_TG = 7_009_009
 PUBLIC_URL = "https://botcraft.example"
+CUSTOMER = "79161234567"
 
 
 def platform_bot(settings, tg) -> str:
@@ -44,3 +47,17 @@ async def _more(tg, token, chat_id, before):
 
 async def notices(tg, token: str, chat_id: int = OWNER_TG) -> list[dict]:
     return [m for m in to_chat(tg, token, chat_id) if "нужен ваш ответ" in m["text"] and "Клиент:" in m["text"]]
+
+
+async def ask(client, phone: str, text: str, wamid: str, customer: str = CUSTOMER):
+    """A customer's WhatsApp message, signed as Meta signs it."""
+    response = await post_signed(client, "/webhook/whatsapp", wa_text(phone, customer, text, wamid), WA_SECRET)
+    assert response.status_code == 200, response.text
+
+
+def customer_texts(meta, phone, customer=CUSTOMER) -> list[str]:
+    return [m["text"] for m in meta.sent_messages(phone) if m["to"] == customer]
+
+
+async def received(meta, phone, customer=CUSTOMER) -> list[str]:
+    return customer_texts(meta, phone, customer)

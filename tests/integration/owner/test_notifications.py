@@ -13,60 +13,20 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from botcraft.models import Message, Notification, OwnerAnswer
-from tests.conftest import WA_SECRET
-from tests.helpers import create_agent, sign_up, until, upload, wait_processed
-from tests.integration.test_meta import post_signed, wa_text
-from tests.owner_support import OWNER_TG, STRANGER_TG, link_telegram, notices, platform_bot, to_chat
-from tests import docgen
+from tests.helpers import sign_up, until
+from tests.owner_support import (
+    OWNER_TG,
+    STRANGER_TG,
+    ask,
+    customer_texts,
+    link_telegram,
+    notices,
+    received,
+    to_chat,
+)
 
-CUSTOMER = "79161234567"
 QUESTION = "Можно ли прийти к вам с собакой?"
 OWNER_ANSWER = "Да, с собакой можно, если она на поводке. Миска с водой у входа 🙂"
-
-
-@pytest.fixture
-def platform(settings, tg):
-    return platform_bot(settings, tg)
-
-
-@pytest.fixture
-async def app(settings, platform, meta):
-    """The app with the platform's bot polling the fake Telegram (set before start-up)."""
-    from botcraft.app import create_app
-
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
-        yield application
-
-
-@pytest.fixture
-async def shop(client, workers, tmp_path, meta):
-    headers = await sign_up(client)
-    agent = await create_agent(client, headers, name="Салон «Лотос»",
-                               business_description="Салон красоты в Самаре: стрижки, маникюр")
-    xlsx = docgen.make_xlsx(tmp_path / "услуги.xlsx", {"Услуги": [
-        ["Код", "Услуга", "Цена, ₽"], ["HC-1", "Женская стрижка", 1800], ["MN-2", "Маникюр с покрытием", 2200]]})
-    response = await upload(client, headers, agent["id"], xlsx)
-    assert (await wait_processed(client, headers, agent["id"], response.json()["id"]))["status"] == "ready"
-    token = meta.add_token()
-    phone = meta.add_whatsapp_number(token=token)
-    response = await client.put(f"/api/agents/{agent['id']}/integrations", headers=headers,
-                                json={"whatsapp": {"access_token": token, "phone_number_id": phone}})
-    assert response.status_code == 200, response.text
-    return headers, agent["id"], phone
-
-
-async def ask(client, phone: str, text: str, wamid: str, customer: str = CUSTOMER):
-    response = await post_signed(client, "/webhook/whatsapp", wa_text(phone, customer, text, wamid), WA_SECRET)
-    assert response.status_code == 200, response.text
-
-
-def customer_texts(meta, phone, customer=CUSTOMER) -> list[str]:
-    return [m["text"] for m in meta.sent_messages(phone) if m["to"] == customer]
-
-
-async def received(meta, phone, customer=CUSTOMER) -> list[str]:
-    return customer_texts(meta, phone, customer)
 
 
 async def test_owner_is_told_answers_by_reply_and_the_bot_learns(client, shop, tg, platform, meta, app):
