@@ -126,9 +126,9 @@ def test_owner_answers_from_telegram_and_the_bot_learns(telegram_fake, graph_fak
     expect(page.locator("[data-stat='handed_over'] .tile-v")).to_have_text("1")
     expect(page.locator("[data-stat='answered_by_owner'] .tile-v")).to_have_text("1")
     expect(page.locator("[data-stat='answered_by_bot'] .tile-v")).to_have_text("1")
-    expect(page.locator("svg.chart rect.bar").first).to_be_attached()
+    expect(page.locator("svg.chart rect.chart-bar").first).to_be_attached()
     expect(page.locator(".top-q")).to_contain_text("собакой")
     shot(page, "owner-04-stats")
     page.get_by_role("button", name="30 дней").click()
-    expect(page.locator("svg.chart rect.bar[data-date]")).to_have_count(30)
+    expect(page.locator("svg.chart rect.chart-bar[data-date]")).to_have_count(30)
     assert json.loads(json.dumps(api.get(f"/api/agents/{agent['id']}/stats?days=30").json()))["handed_over"] == 1

@@ -26,7 +26,7 @@ function duration(seconds) {
 function chart(days) {
   const w = 320;
   const hgt = 120;
-  const pad = 18;
+  const pad = 2;
   const max = Math.max(1, ...days.map((d) => d.customer_messages));
   const step = w / days.length;
   const bar = Math.max(2, step * 0.7);
@@ -37,15 +37,14 @@ function chart(days) {
     const handed = (d.handed_over / max) * hgt;
     const title = svg('title', {});
     title.textContent = `${d.date}: ${d.customer_messages} · ${t('stats_handed')}: ${d.handed_over}`;
-    root.append(svg('rect', { x, y: hgt - total, width: bar, height: Math.max(total, d.customer_messages ? 1 : 0), class: 'bar', 'data-date': d.date, 'data-value': d.customer_messages }, title));
-    if (handed) root.append(svg('rect', { x, y: hgt - handed, width: bar, height: handed, class: 'bar handed' }));
+    root.append(svg('rect', { x, y: hgt - total, width: bar, height: Math.max(total, d.customer_messages ? 1 : 0), class: 'chart-bar', 'data-date': d.date, 'data-value': d.customer_messages }, title));
+    if (handed) root.append(svg('rect', { x, y: hgt - handed, width: bar, height: handed, class: 'chart-bar handed' }));
   });
-  const first = svg('text', { x: 0, y: hgt + pad - 3, class: 'axis' });
-  first.textContent = days[0].date.slice(5).split('-').reverse().join('.');
-  const last = svg('text', { x: w, y: hgt + pad - 3, class: 'axis', 'text-anchor': 'end' });
-  last.textContent = days[days.length - 1].date.slice(5).split('-').reverse().join('.');
-  root.append(svg('line', { x1: 0, y1: hgt, x2: w, y2: hgt, class: 'base' }), first, last);
-  return root;
+  root.append(svg('line', { x1: 0, y1: hgt, x2: w, y2: hgt, class: 'base' }));
+  // Dates as HTML under the bars: the drawing stretches to the width, text must not.
+  const dayLabel = (d) => d.date.slice(5).split('-').reverse().join('.');
+  return h('div', { class: 'chart-box' }, root,
+    h('div', { class: 'chart-axis small muted' }, h('span', { text: dayLabel(days[0]) }), h('span', { text: dayLabel(days[days.length - 1]) })));
 }
 
 export async function screen(ctx) {
