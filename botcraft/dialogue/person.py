@@ -7,9 +7,10 @@ a word for a person together with a word asking for one, in a short message. "С
 
 from __future__ import annotations
 
+from botcraft.i18n import N_
 from botcraft.knowledge.analyzer import analyze
 
-ASKED_FOR_PERSON = "The customer asked for a person."
+ASKED_FOR_PERSON = N_("The customer asked for a person.")
 
 _PEOPLE = {"оператор", "менеджер", "сотрудник", "человек", "живой", "администратор", "консультант",
            "operator", "human", "person", "manager", "staff", "someone", "somebody", "representative"}

@@ -4,6 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
+from botcraft.i18n import N_
+
 MAX_PHRASINGS = 20
 
 
@@ -19,20 +21,20 @@ class AnswerIn(BaseModel):
     @classmethod
     def _phrasings(cls, value: list[str]) -> list[str]:
         if any(len(q) > 500 for q in value):
-            raise ValueError("each phrasing is at most 500 characters")
+            raise ValueError(N_("each phrasing is at most 500 characters"))
         return value
 
     @field_validator("answer")
     @classmethod
     def _answer(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("must not be blank")
+            raise ValueError(N_("must not be blank"))
         return value.strip()
 
     @model_validator(mode="after")
     def _some_question(self) -> AnswerIn:
         if not [q for q in [self.question or "", *self.questions] if q.strip()]:
-            raise ValueError("give the question (at least one phrasing)")
+            raise ValueError(N_("give the question (at least one phrasing)"))
         return self
 
     def phrasings(self) -> list[str]:
