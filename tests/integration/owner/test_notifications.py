@@ -116,6 +116,7 @@ async def test_a_stranger_replying_sends_nothing(client, shop, tg, platform, met
     await link_telegram(client, headers, tg, platform)
     await ask(client, phone, QUESTION, "wamid.X1")
     [notice] = await until(lambda: notices(tg, platform))
+    await until(lambda: received(meta, phone))  # the bot's hand-over reply
     sent_before = len(meta.sent_messages(phone))
 
     # Someone else, in their own chat with the platform bot and in the owner's (a forged update).
@@ -152,6 +153,7 @@ async def test_take_over_and_hand_back_from_the_notice(client, shop, tg, platfor
     await until(lambda: _text_has(tg, platform, notice["message_id"], "Бот молчит"))
     conversation = (await client.get(f"/api/agents/{agent_id}/conversations", headers=headers)).json()["items"][0]
     assert conversation["mode"] == "human"
+    await until(lambda: received(meta, phone))  # the bot's hand-over reply
     answered = len(customer_texts(meta, phone))
     await ask(client, phone, "Сколько стоит маникюр?", "wamid.T2")  # the bot stays silent now
     await until(lambda: _text_has(tg, platform, notice["message_id"], "маникюр"))
