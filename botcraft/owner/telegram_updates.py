@@ -16,7 +16,7 @@ from typing import Any
 import structlog
 from aiogram.exceptions import AiogramError
 from aiogram.types import InlineKeyboardMarkup, ReplyParameters
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from botcraft.dialogue import service as dialogue
@@ -188,8 +188,15 @@ async def _remember(session: AsyncSession, owner_message_id: int, sender: int) -
 
 
 async def question_answered_by(session: AsyncSession, reply: Message) -> Message | None:
-    """The customer's question an owner's reply answers: the last handed-over one before it, else the last."""
-    before = (Message.conversation_id == reply.conversation_id) & (Message.direction == "in") & (Message.id < reply.id)
-    handed = await session.scalar(select(Message).where(before, Message.handed_over.is_(True))
+    """The customer's question an owner's reply answers.
+
+    The last handed-over question since the owner's previous reply (the one they were told
+    about), else the customer's last message before the reply.
+    """
+    same = (Message.conversation_id == reply.conversation_id) & (Message.id < reply.id)
+    previous = await session.scalar(select(func.max(Message.id)).where(same, Message.author == "owner"))
+    before = same & (Message.direction == "in")
+    handed = await session.scalar(select(Message).where(before, Message.handed_over.is_(True),
+                                                        Message.id > (previous or 0))
                                   .order_by(Message.id.desc()).limit(1))
     return handed or await session.scalar(select(Message).where(before).order_by(Message.id.desc()).limit(1))
