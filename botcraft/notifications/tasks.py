@@ -68,7 +68,19 @@ async def _view(session: Any, notice: Notification) -> tuple[NoticeView, User, C
     return view, user, conversation
 
 
-@handler(NOTIFY_OWNER)
+async def give_up_notice(runtime: Runtime, payload: dict[str, Any], error: str) -> None:
+    """Every attempt failed (Telegram or SMTP down for long): the notice shows as failed, and
+    stays open, so the inbox's flag and counter still lead the owner to the conversation."""
+    if not payload.get("first"):
+        return  # an edit that could not be made changes nothing the owner relies on
+    async with runtime.db.transaction() as session:
+        notice = await session.get(Notification, int(payload["notification_id"]))
+        if notice is not None and notice.state == "pending":
+            notice.state, notice.error = "failed", error[:1000]
+    log.warning("owner_notice_given_up", notification_id=payload.get("notification_id"), error=error[:200])
+
+
+@handler(NOTIFY_OWNER, on_dead=give_up_notice)
 async def notify_owner(runtime: Runtime, job: ClaimedJob) -> None:
     notification_id = int(job.payload["notification_id"])
     async with runtime.db.transaction() as session:
