@@ -244,3 +244,31 @@ async def test_notice_delivery_is_a_durable_job_that_waits_out_telegrams_429(cli
     [notice] = await until(lambda: notices(tg, platform), timeout=20)
     assert time.monotonic() - started >= 1.0
     assert QUESTION in notice["text"]
+
+
+async def test_a_reply_after_the_24_hour_window_is_not_sent_and_the_owner_is_told(
+        client, shop, tg, platform, meta, app):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from botcraft.models import Conversation, utcnow
+
+    headers, agent_id, phone = shop
+    await link_telegram(client, headers, tg, platform)
+    await ask(client, phone, QUESTION, "wamid.W1")
+    [notice] = await until(lambda: notices(tg, platform))
+    await until(lambda: received(meta, phone))
+    async with app.state.db.transaction() as session:  # the customer wrote 25 hours ago
+        await session.execute(update(Conversation).values(last_customer_message_at=utcnow() - timedelta(hours=25)))
+    tg.push_reply(platform, OWNER_TG, notice["message_id"], OWNER_ANSWER)
+
+    async def told_again():
+        found = await notices(tg, platform)
+        return found if len(found) == 2 else None
+
+    second = (await until(told_again, timeout=20))[-1]
+    assert "24 часа" in second["text"]
+    assert OWNER_ANSWER not in customer_texts(meta, phone)
+    thread = (await client.get(f"/api/agents/{agent_id}/conversations", headers=headers)).json()["items"][0]
+    assert thread["needs_attention"] is True
