@@ -11,6 +11,7 @@ else gets a polite refusal and nothing is sent or changed.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import structlog
@@ -37,6 +38,7 @@ from botcraft.notifications.texts import DEFAULT_LANGUAGE, word
 from botcraft.runtime import Runtime
 
 log = structlog.get_logger("botcraft.owner")
+_STORE_WAITS, _STORE_WAIT_SECONDS = 10, 0.2
 
 
 class OwnerUpdates:
@@ -62,14 +64,25 @@ class OwnerUpdates:
             return True
         replied = message.get("reply_to_message")
         if isinstance(replied, dict) and isinstance(replied.get("message_id"), int):
-            await self._reply(chat_id, sender, int(message["message_id"]), replied["message_id"], text)
+            from_bot = bool((replied.get("from") or {}).get("is_bot"))
+            await self._reply(chat_id, sender, int(message["message_id"]), replied["message_id"], text,
+                              from_bot=from_bot)
             return True
         return False
 
     # --- answering a customer ----------------------------------------------------------
 
-    async def _reply(self, chat_id: int, sender: int, message_id: int, replied_id: int, text: str) -> None:
+    async def _reply(self, chat_id: int, sender: int, message_id: int, replied_id: int, text: str,
+                     *, from_bot: bool) -> None:
         language, outcome, owner_message_id = DEFAULT_LANGUAGE, "no_notice", None
+        # A reply to our message that no notice names yet: its id is stored a moment after the
+        # send returns, so a very quick reply waits for it (a few tenths of a second at most).
+        for _ in range(_STORE_WAITS if from_bot else 0):
+            async with self.runtime.db.transaction(write=False) as session:
+                if await session.scalar(select(Notification.id).where(
+                        Notification.platform_chat_id == chat_id, Notification.platform_message_id == replied_id)):
+                    break
+            await asyncio.sleep(_STORE_WAIT_SECONDS)
         async with self.runtime.db.transaction() as session:
             notice = await session.scalar(select(Notification).where(
                 Notification.platform_chat_id == chat_id, Notification.platform_message_id == replied_id))
