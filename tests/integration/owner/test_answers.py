@@ -43,6 +43,10 @@ async def test_pairs_crud_ownership_and_the_bot_answers_verbatim(client, shop, a
 
     other = await sign_up(client, "stranger@example.com")
     assert (await client.get(f"/api/agents/{agent_id}/answers", headers=other)).status_code == 404
+    missing = await client.delete(f"/api/agents/{agent_id}/answers/999999", headers={**headers, "Accept-Language": "ru"})
+    assert missing.status_code == 404 and missing.json() == {"detail": "Ответ не найден.", "code": "answer_not_found"}
+    missing = await client.delete(f"/api/agents/{agent_id}/answers/999999", headers={**headers, "Accept-Language": "en"})
+    assert missing.json()["detail"] == "Answer not found."
     for method in ("put", "delete"):
         response = await client.request(method, f"/api/agents/{agent_id}/answers/{pair['id']}", headers=other,
                                         json={"question": "чужой", "answer": "чужой"})

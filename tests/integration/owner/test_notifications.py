@@ -272,3 +272,28 @@ async def test_a_reply_after_the_24_hour_window_is_not_sent_and_the_owner_is_tol
     assert OWNER_ANSWER not in customer_texts(meta, phone)
     thread = (await client.get(f"/api/agents/{agent_id}/conversations", headers=headers)).json()["items"][0]
     assert thread["needs_attention"] is True
+
+
+async def test_in_webhook_mode_the_owners_reply_arrives_at_the_webhook(client, shop, tg, platform, meta, app,
+                                                                       settings):
+    from botcraft.channels.platform_bot import platform_secret
+
+    headers, agent_id, phone = shop
+    # A webhook deployment gets the same update POSTed by Telegram with the platform's secret.
+    secret = platform_secret(settings)
+    await link_telegram(client, headers, tg, platform)
+    await ask(client, phone, QUESTION, "wamid.H1")
+    [notice] = await until(lambda: notices(tg, platform))
+    await until(lambda: received(meta, phone))
+    update = {"update_id": 900001, "message": {
+        "message_id": 555, "date": 1, "text": OWNER_ANSWER,
+        "from": {"id": OWNER_TG, "is_bot": False, "first_name": "Анна"},
+        "chat": {"id": OWNER_TG, "type": "private", "first_name": "Анна"},
+        "reply_to_message": {"message_id": notice["message_id"], "date": 1, "text": notice["text"],
+                             "from": {"id": 1, "is_bot": True, "first_name": "BotCraft"},
+                             "chat": {"id": OWNER_TG, "type": "private"}}}}
+    forged = await client.post("/webhook/telegram", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "x" * 40})
+    assert forged.status_code == 401
+    response = await client.post("/webhook/telegram", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret})
+    assert response.status_code == 200
+    await until(lambda: _has(customer_texts(meta, phone), OWNER_ANSWER))
