@@ -117,6 +117,7 @@ def test_owner_answers_from_telegram_and_the_bot_learns(telegram_fake, graph_fak
     expect(page.locator(".qa-group").first).to_contain_text(QUESTION)
     expect(page.locator(".qa-group").first).to_contain_text("Ответ сохранён")
     expect(page.locator(".qa-pair")).to_contain_text(ANSWER)
+    expect(page.locator(".page.answers")).not_to_contain_text("null")
     shot(page, "owner-03-answers")
 
     # ------------------------------------------------ 7: the statistics screen shows it
@@ -128,6 +129,7 @@ def test_owner_answers_from_telegram_and_the_bot_learns(telegram_fake, graph_fak
     expect(page.locator("[data-stat='answered_by_bot'] .tile-v")).to_have_text("1")
     expect(page.locator("svg.chart rect.chart-bar").first).to_be_attached()
     expect(page.locator(".top-q")).to_contain_text("собакой")
+    expect(page.locator(".page.stats")).not_to_contain_text("null")
     shot(page, "owner-04-stats")
     page.get_by_role("button", name="30 дней").click()
     expect(page.locator("svg.chart rect.chart-bar[data-date]")).to_have_count(30)

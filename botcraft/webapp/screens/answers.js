@@ -5,7 +5,7 @@
 import { del, get, post, put } from '../api.js';
 import { fmtWhen, t } from '../i18n.js';
 import { haptic } from '../tg.js';
-import { busy, confirmDialog, errorSlot, h, icon, toast } from '../ui.js';
+import { add, busy, confirmDialog, errorSlot, h, icon, toast } from '../ui.js';
 
 const lines = (text) => text.split('\n').map((s) => s.trim()).filter(Boolean);
 
@@ -90,10 +90,10 @@ export async function screen(ctx) {
       answerBtn.hidden = true;
       offerSend({ id: g.answer_id });
     }
-    item.append(
+    add(item, [
       h('p', { class: 'qa-q', text: g.question }),
       g.phrasings.length > 1 ? h('p', { class: 'small muted', text: g.phrasings.slice(1).join(' · ') }) : null,
-      h('p', { class: 'conv-tags' }, tags), answerBtn, slot);
+      h('p', { class: 'conv-tags' }, tags), answerBtn, slot]);
     return item;
   };
   drawGroups();
@@ -130,11 +130,12 @@ export async function screen(ctx) {
         if (!(await confirmDialog(t('answer_delete_q')))) return;
         await busy(remove, async () => { await del(`/api/agents/${agentId}/answers/${p.id}`); toast(t('answer_deleted')); await reload(); });
       });
-      li.replaceChildren(
+      li.replaceChildren();
+      add(li, [
         h('p', { class: 'qa-q', text: p.questions[0] }),
         p.questions.length > 1 ? h('p', { class: 'small muted', text: p.questions.slice(1).join(' · ') }) : null,
         h('p', { class: 'qa-a', text: p.answer }),
-        h('div', { class: 'row' }, edit, remove));
+        h('div', { class: 'row' }, edit, remove)]);
     };
     show();
     return li;

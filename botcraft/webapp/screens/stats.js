@@ -4,7 +4,7 @@
 
 import { get } from '../api.js';
 import { lang, t } from '../i18n.js';
-import { channelIcon, h } from '../ui.js';
+import { add, channelIcon, h } from '../ui.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -55,7 +55,8 @@ export async function screen(ctx) {
   const draw = (s) => {
     buttons.forEach((b) => b.setAttribute('aria-pressed', String(Number(b.dataset.days) === days)));
     const tile = (label, value, key) => h('div', { class: 'tile', 'data-stat': key }, h('span', { class: 'tile-v', text: String(value) }), h('span', { class: 'tile-l', text: label }));
-    body.replaceChildren(
+    body.replaceChildren();
+    add(body, [
       h('div', { class: 'tiles' },
         tile(t('stats_conversations'), s.conversations, 'conversations'),
         tile(t('stats_messages'), s.customer_messages, 'customer_messages'),
@@ -70,7 +71,7 @@ export async function screen(ctx) {
           channelIcon(c.channel), h('span', { text: t(`ch_${c.channel}`) }),
           h('span', { class: 'muted small', text: `${t('stats_conversations')}: ${c.conversations} · ${t('stats_messages')}: ${c.customer_messages} · ${t('stats_handed')}: ${c.handed_over}` }))))) : null,
       s.top_questions.length ? h('div', { class: 'stack' }, h('h2', { text: t('stats_top') }),
-        h('ol', { class: 'top-q' }, s.top_questions.map((q) => h('li', null, h('span', { text: q.question }), h('span', { class: 'count-pill', text: String(q.count) }))))) : null);
+        h('ol', { class: 'top-q' }, s.top_questions.map((q) => h('li', null, h('span', { text: q.question }), h('span', { class: 'count-pill', text: String(q.count) }))))) : null]);
   };
   const load = async () => draw(await get(`/api/agents/${agentId}/stats?days=${days}`, { signal: ctx.signal }));
   buttons.forEach((b) => b.addEventListener('click', async () => {
