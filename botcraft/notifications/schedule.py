@@ -7,7 +7,7 @@ job, so twenty customer messages make one notice and at most a few edits, never 
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,9 +33,15 @@ async def _open_notices(session: AsyncSession, conversation_id: int) -> list[Not
     return list(await session.scalars(select(Notification).where(Notification.open_conversation_id == conversation_id)))
 
 
-def _queue_update(session: AsyncSession, notice: Notification, delay_seconds: float) -> None:
-    if not notice.update_queued:
-        notice.update_queued = True
+async def _queue_update(session: AsyncSession, notice: Notification, delay_seconds: float) -> None:
+    # The row is locked (PostgreSQL; SQLite's writers take turns anyway): an update job that
+    # has just cleared the flag waits for this transaction and so shows this change, or this
+    # waits for the job and queues the next one. Never a change that no job will show.
+    queued = await session.scalar(select(Notification.update_queued).where(Notification.id == notice.id)
+                                  .with_for_update().execution_options(populate_existing=True))
+    if not queued:
+        await session.execute(update(Notification).where(Notification.id == notice.id).values(update_queued=True)
+                              .execution_options(synchronize_session=False))
         enqueue(session, NOTIFY_OWNER, {"notification_id": notice.id}, delay_seconds=delay_seconds,
                 max_attempts=MAX_ATTEMPTS)
 
@@ -64,13 +70,13 @@ async def open_or_update(session: AsyncSession, conversation: Conversation, kind
             continue
         if notice.message_id is None:
             notice.message_id = message_id
-        _queue_update(session, notice, UPDATE_DELAY_SECONDS)
+        await _queue_update(session, notice, UPDATE_DELAY_SECONDS)
 
 
 async def customer_wrote(session: AsyncSession, conversation: Conversation) -> None:
     """A further message in a conversation with an open notice: the notice shows it (once per burst)."""
     for notice in await _open_notices(session, conversation.id):
-        _queue_update(session, notice, UPDATE_DELAY_SECONDS)
+        await _queue_update(session, notice, UPDATE_DELAY_SECONDS)
 
 
 async def resolve(session: AsyncSession, conversation: Conversation) -> None:
@@ -79,10 +85,10 @@ async def resolve(session: AsyncSession, conversation: Conversation) -> None:
         notice.open_conversation_id = None
         notice.resolved_at = utcnow()
         if notice.platform_message_id is not None:
-            _queue_update(session, notice, 0)
+            await _queue_update(session, notice, 0)
 
 
 async def refresh(session: AsyncSession, conversation: Conversation) -> None:
     """The conversation changed in a way the notice shows (taken over, handed back)."""
     for notice in await _open_notices(session, conversation.id):
-        _queue_update(session, notice, 0)
+        await _queue_update(session, notice, 0)

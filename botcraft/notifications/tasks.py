@@ -16,11 +16,11 @@ from aiosmtplib import SMTPException
 from sqlalchemy import func, select, update
 
 from botcraft.channels.ratelimit import SendPacer
-from botcraft.jobs.queue import ClaimedJob
+from botcraft.jobs.queue import ClaimedJob, enqueue
 from botcraft.jobs.registry import RetryLater, handler
 from botcraft.models import Agent, Conversation, Message, Notification, User, utcnow
 from botcraft.notifications.mail import MailNotConfigured, send_mail
-from botcraft.notifications.schedule import NOTIFY_OWNER
+from botcraft.notifications.schedule import MAX_ATTEMPTS, NOTIFY_OWNER
 from botcraft.notifications.telegram import conversation_url, notice_keyboard, platform_client
 from botcraft.notifications.texts import NoticeView, language_of, notice_email, notice_html
 from botcraft.runtime import Runtime
@@ -89,9 +89,7 @@ async def notify_owner(runtime: Runtime, job: ClaimedJob) -> None:
             return
         if not job.payload.get("first"):
             if notice.state == "pending":
-                if job.attempts < 3:  # the first delivery is still on its way: show this after it
-                    raise RetryLater("notice not sent yet", seconds=1.0)
-                return
+                return  # the first delivery is on its way; once sent, it queues this update again
             # Cleared before rendering: a change after this point queues the next update.
             await session.execute(update(Notification).where(Notification.id == notice.id)
                                   .values(update_queued=False))
@@ -172,7 +170,8 @@ async def _edit(runtime: Runtime, notification_id: int, view: NoticeView, langua
 async def _mark(runtime: Runtime, notification_id: int, *, state: str, channel: str | None = None,
                 chat_id: int | None = None, message_id: int | None = None, error: str | None = None) -> None:
     async with runtime.db.transaction() as session:
-        notice = await session.get(Notification, notification_id)
+        notice = await session.scalar(select(Notification).where(Notification.id == notification_id)
+                                      .with_for_update().execution_options(populate_existing=True))
         if notice is None:
             return
         notice.state, notice.error = state, error
@@ -180,3 +179,6 @@ async def _mark(runtime: Runtime, notification_id: int, *, state: str, channel: 
             notice.channel, notice.sent_at = channel, utcnow()
         if chat_id is not None:
             notice.platform_chat_id, notice.platform_message_id = chat_id, message_id
+        if state == "sent" and notice.update_queued:
+            # Something changed while it was on its way (the update job left it for now).
+            enqueue(session, NOTIFY_OWNER, {"notification_id": notice.id}, max_attempts=MAX_ATTEMPTS)
