@@ -26,6 +26,8 @@ BENCHMARKS = [
     "meaning",
     "meaning_search",
     "meaning_cost",
+    # Issue 12: the owner's notifications.
+    "notifications",
 ]
 
 

@@ -31,7 +31,9 @@ from botcraft.knowledge.router import router as knowledge_router
 from botcraft.knowledge.upload import upload_too_large
 from botcraft.logs import configure_logging
 from botcraft.middleware import BodyLimit, BodySizeLimitMiddleware, RequestContextMiddleware
+from botcraft.notifications.router import router as notifications_router
 from botcraft.openapi import install_openapi
+from botcraft.owner.router import router as owner_router
 from botcraft.runtime import Runtime
 from botcraft.services import Background
 
@@ -121,6 +123,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dialogue_router)
     app.include_router(channels_router)
     app.include_router(meta_webhooks_router)
+    app.include_router(owner_router)
+    app.include_router(notifications_router)
 
     @app.get("/health", tags=["health"], response_model=HealthOut, responses={
         503: {"model": HealthOut, "description": "The database does not answer: `status` is degraded"}})

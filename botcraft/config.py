@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     # WhatsApp Cloud API allows 80 messages a second per business number by default.
     meta_rate_per_sender: float = Field(80.0, alias="META_RATE_PER_SENDER")
 
+    # Owner notifications: the platform's bot (TELEGRAM_TOKEN), else e-mail through SMTP.
+    # smtp://user:password@host:587 (STARTTLS when offered) or smtps://...:465 (TLS from the start).
+    smtp_url: str = Field("", alias="SMTP_URL")
+    smtp_from: str = Field("", alias="SMTP_FROM")
+
     # LLM
     openai_api_key: str = Field("", alias="OPENAI_API_KEY")
     openai_base_url: str = Field("", alias="OPENAI_BASE_URL")

@@ -230,6 +230,7 @@ class Conversation(Base):
     channel: Mapped[str] = mapped_column(String(16))  # playground telegram whatsapp instagram
     external_chat_id: Mapped[str] = mapped_column(String(128))
     customer_name: Mapped[str | None] = mapped_column(String(255))
+    customer_username: Mapped[str | None] = mapped_column(String(64))  # Telegram @username, where given
     mode: Mapped[str] = mapped_column(String(8), default="bot")  # bot | human
     needs_attention: Mapped[bool] = mapped_column(Boolean, default=False)
     attention_reason: Mapped[str | None] = mapped_column(Text)
@@ -265,7 +266,10 @@ class Message(Base):
     status: Mapped[str] = mapped_column(String(12))
     error: Mapped[str | None] = mapped_column(Text)
     sources: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
-    answered_by: Mapped[str | None] = mapped_column(String(16))  # llm | offline | greeting | media | failure
+    # llm | offline | greeting | media | failure | owner_answer (a Q&A pair) | handover
+    answered_by: Mapped[str | None] = mapped_column(String(16))
+    # A customer's message the bot handed over to the owner (the "unanswered questions").
+    handed_over: Mapped[bool] = mapped_column(Boolean, default=False)
     model: Mapped[str | None] = mapped_column(String(100))
     prompt_tokens: Mapped[int | None] = mapped_column(Integer)
     completion_tokens: Mapped[int | None] = mapped_column(Integer)
@@ -319,3 +323,66 @@ class ChannelEvent(Base):
     # What the platform sent (a Telegram update; a Meta webhook body), to replay after a parser fix.
     raw: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- The owner's loop ------------------------------------------------------------------
+
+
+class Notification(Base):
+    """One owner told about one conversation that needs them, until it is resolved."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        # One open notification per conversation and owner: further messages update it.
+        UniqueConstraint("open_conversation_id", "user_id", name="uq_notifications_open"),
+        # An owner's reply in Telegram finds its notification by the message it replies to.
+        Index("ix_notifications_platform_message", "platform_chat_id", "platform_message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    agent_id: Mapped[int] = mapped_column(Integer)
+    # The conversation's id while open, NULL once resolved (NULLs never collide in a unique index).
+    open_conversation_id: Mapped[int | None] = mapped_column(Integer)
+    channel: Mapped[str | None] = mapped_column(String(8))  # telegram | email, chosen when sent
+    state: Mapped[str] = mapped_column(String(10), default="pending")  # pending sent failed
+    kind: Mapped[str] = mapped_column(String(24))  # why: no_answer, asked_for_person, llm_failed, ...
+    # The customer's message that needed the owner; the notice shows it and what came after.
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    # What the owner sees is behind the row (a new message, resolved): one update job is queued.
+    update_queued: Mapped[bool] = mapped_column(Boolean, default=False)
+    platform_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    platform_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+
+
+class NotificationSetting(Base):
+    """An owner's choice per agent; no row means notifications are on."""
+
+    __tablename__ = "notification_settings"
+    __table_args__ = (UniqueConstraint("user_id", "agent_id", name="uq_notification_settings"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("ai_agents.id", ondelete="CASCADE"))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class OwnerAnswer(Base):
+    """A Q&A pair: the owner's own answer, indexed as the chunks of a hidden document."""
+
+    __tablename__ = "owner_answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("ai_agents.id", ondelete="CASCADE"), index=True)
+    questions: Mapped[list[str]] = mapped_column(JSON)  # several phrasings of one question
+    answer: Mapped[str] = mapped_column(Text)
+    # The document of kind "qa" whose chunks (one per phrasing) search finds.
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"))
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -7,7 +7,7 @@ the channel services), and handed to job handlers.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -30,6 +30,9 @@ class Runtime:
     # Wakes this process's idle workers when a job is committed.
     wakeup: Wakeup
     platform_bot: PlatformBot | None = None
+    # The owners' notices: their own Bot API client and pacing, made when first needed.
+    notify_client: Any = None  # botcraft.notifications.telegram.PlatformClient
+    notify_pacer: SendPacer | None = None
 
     def __init__(self, settings: Settings, db: Database) -> None:
         self.settings = settings
@@ -45,5 +48,7 @@ class Runtime:
         channels = getattr(self, "channels", None)
         if channels is not None:
             await channels.aclose()
+        if self.notify_client is not None:
+            await self.notify_client.aclose()
         await aclose_clients()  # the shared openai SDK clients of this loop
         await self.http.aclose()

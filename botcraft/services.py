@@ -18,6 +18,8 @@ from botcraft.jobs.registry import DEAD_HANDLERS, HANDLERS, DeadHandler, Handler
 from botcraft.jobs.worker import WorkerPool
 from botcraft.knowledge import embedding, meaning
 from botcraft.knowledge.processing import process_document
+from botcraft.notifications import tasks as notifications
+from botcraft.owner.telegram_updates import OwnerUpdates
 from botcraft.runtime import Runtime
 
 JOB_HANDLERS: dict[str, Handler] = {
@@ -25,6 +27,7 @@ JOB_HANDLERS: dict[str, Handler] = {
     kinds.DELIVER_MESSAGE: outbound.deliver_message,
     kinds.PROCESS_DOCUMENT: process_document,
     kinds.EMBED_DOCUMENT: embedding.embed_document,
+    kinds.NOTIFY_OWNER: notifications.notify_owner,
 }
 
 
@@ -32,6 +35,7 @@ JOB_HANDLERS: dict[str, Handler] = {
 ON_DEAD: dict[str, DeadHandler] = {
     kinds.CHANNEL_EVENT: inbound.hand_over_dead_event,
     kinds.DELIVER_MESSAGE: outbound.give_up_delivery,
+    kinds.NOTIFY_OWNER: notifications.give_up_notice,
 }
 
 
@@ -58,7 +62,10 @@ class Background:
             PollingSupervisor(runtime, self.manager, poll_timeout=settings.telegram_poll_timeout)
             if polling else None
         )
-        self.platform_bot = PlatformBot(settings, polling=polling) if serve and settings.telegram_token else None
+        self.platform_bot = (
+            PlatformBot(settings, polling=polling, on_update=OwnerUpdates(runtime).handle)
+            if serve and settings.telegram_token else None
+        )
         runtime.platform_bot = self.platform_bot
 
     async def start(self) -> None:

@@ -210,7 +210,8 @@ async def process_event(runtime: Runtime, job: ClaimedJob) -> None:
     chat_id = event.chat_id
     media_kind = event.media_kind or ("unsupported" if event.kind == EventKind.MEDIA else None)
     inbound = dialogue.Inbound(channel_name, chat_id, event.text, event.customer_name,
-                               _message_key(runtime.channels, channel_name, event), media_kind=media_kind)
+                               _message_key(runtime.channels, channel_name, event), media_kind=media_kind,
+                               customer_username=event.extra.get("username"))
 
     async def typing() -> None:
         if ctx is not None:

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from botcraft.channels.base import BaseChannel, ChannelContext, SendError
 from botcraft.channels.manager import context_for
+from botcraft.dialogue import attention
 from botcraft.dialogue.inbound import WINDOW_CLOSED, Outgoing, load_outgoing, record_delivery
 from botcraft.i18n import N_
 from botcraft.jobs.queue import ClaimedJob, complete_in
@@ -41,16 +42,18 @@ def record_error_in(connection: Connection, agent_id: int, channel: str, error: 
 
 async def _finish(runtime: Runtime, job: ClaimedJob | None, agent_id: int, channel: str, outgoing: Outgoing, *,
                   status: str, error: str | None = None, channel_message_id: str | None = None,
-                  blocked: bool = False, attention: str | None = None) -> None:
-    def unit(connection: Connection) -> None:
-        record_delivery(connection, outgoing, status=status, error=error, channel_message_id=channel_message_id,
-                        blocked=blocked, attention=attention)
+                  blocked: bool = False, needs_owner: str | None = None) -> None:
+    def unit(connection: Connection) -> bool:
+        noticed = record_delivery(connection, outgoing, status=status, error=error,
+                                  channel_message_id=channel_message_id, blocked=blocked, needs_owner=needs_owner)
         if error:
             record_error_in(connection, agent_id, channel, error)
         if job is not None:
             complete_in(connection, job)
+        return noticed
 
-    await runtime.db.run(unit)
+    if await runtime.db.run(unit):
+        runtime.wakeup.notify()  # the owner's notice goes out now
 
 
 async def deliver(runtime: Runtime, channel: BaseChannel, ctx: ChannelContext | None, outgoing: Outgoing, *,
@@ -63,12 +66,13 @@ async def deliver(runtime: Runtime, channel: BaseChannel, ctx: ChannelContext | 
         await finish(status="failed", error=BLOCKED)
         return
     if ctx is None:
-        await finish(status="failed", error=f"Not sent: {channel.name} is no longer connected to this agent.")
+        await finish(status="failed", error=N_("Not sent: {channel} is no longer connected to this agent.").format(
+            channel=channel.name), needs_owner=attention.DELIVERY_FAILED)
         return
     window = channel.reply_window_hours
     last = outgoing.last_customer_message_at
     if window is not None and (last is None or utcnow() - last > timedelta(hours=window)):
-        await finish(status="failed", error=WINDOW_CLOSED, attention=WINDOW_CLOSED)
+        await finish(status="failed", error=WINDOW_CLOSED, needs_owner=attention.WINDOW_CLOSED)
         return
 
     per_sender, per_chat = channel.send_rates()
@@ -77,9 +81,9 @@ async def deliver(runtime: Runtime, channel: BaseChannel, ctx: ChannelContext | 
         sent_id = await channel.send_text(ctx, outgoing.chat_id, outgoing.text)
     except SendError as exc:
         if exc.blocked:
-            await finish(status="failed", error=BLOCKED, blocked=True)
+            await finish(status="failed", error=BLOCKED, blocked=True, needs_owner=attention.BLOCKED)
         elif exc.window_closed:
-            await finish(status="failed", error=WINDOW_CLOSED, attention=WINDOW_CLOSED)
+            await finish(status="failed", error=WINDOW_CLOSED, needs_owner=attention.WINDOW_CLOSED)
         elif exc.retryable and job is not None and job.attempts < job.max_attempts:
             log.info("send_retry", reason=exc.reason, retry_after=exc.retry_after)
             raise RetryLater(exc.reason, seconds=exc.retry_after) from exc
@@ -117,7 +121,7 @@ async def give_up(runtime: Runtime, message_id: int, error: str) -> None:
     outgoing, agent, channel_name = loaded
     log.warning("delivery_given_up", message_id=message_id, error=error[:200])
     await _finish(runtime, None, agent.id, channel_name, outgoing, status="failed", error=NOT_DELIVERED,
-                  attention=NOT_DELIVERED)
+                  needs_owner=attention.DELIVERY_FAILED)
 
 
 def _load(connection: Connection, message_id: int) -> tuple[Outgoing, Agent, str] | None:

@@ -1,7 +1,8 @@
 """The platform's own bot (TELEGRAM_TOKEN): it opens the web app as a Telegram Mini App.
 
-`/start` (or any message) gets a button that opens PUBLIC_BASE_URL inside Telegram, and
-the same link is set as the chat menu button. In webhook mode its updates arrive at
+Updates go first to `on_update` (the owner's loop: replies to notifications, their buttons,
+linking an account); whatever it leaves, such as `/start`, gets a button that opens
+PUBLIC_BASE_URL inside Telegram, and the same link is set as the chat menu button. In webhook mode its updates arrive at
 /webhook/telegram with a secret derived from JWT_SECRET_KEY; otherwise this process polls
 (run polling in one process only: Telegram answers a second poller with 409).
 """
@@ -12,6 +13,7 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -30,6 +32,9 @@ log = structlog.get_logger("botcraft.platform_bot")
 WELCOME_RU = ("Здравствуйте! BotCraft помогает создать ИИ-ассистента для вашего бизнеса: он отвечает "
               "клиентам в Telegram, WhatsApp и Instagram по вашим документам.")
 NO_URL_RU = "Веб-приложение ещё не настроено: администратору нужно указать PUBLIC_BASE_URL."
+ALLOWED_UPDATES = ["message", "callback_query"]
+# Handles an update and says whether it did.
+UpdateHandler = Callable[[dict[str, Any]], Awaitable[bool]]
 
 
 def platform_secret(settings: Settings) -> str:
@@ -38,8 +43,9 @@ def platform_secret(settings: Settings) -> str:
 
 
 class PlatformBot:
-    def __init__(self, settings: Settings, *, polling: bool) -> None:
+    def __init__(self, settings: Settings, *, polling: bool, on_update: UpdateHandler | None = None) -> None:
         self.settings = settings
+        self.on_update = on_update
         api = TelegramAPIServer.from_base(settings.telegram_api_base)
         self.bot = Bot(settings.telegram_token, session=AiohttpSession(api=api))
         self.polling = polling
@@ -58,7 +64,7 @@ class PlatformBot:
                     menu_button=MenuButtonWebApp(text="BotCraft", web_app=WebAppInfo(url=self.app_url)))
             if self.settings.telegram_webhook_mode and self.settings.public_base_url:
                 await self.bot.set_webhook(self.settings.public_base_url + WEBHOOK_PATH,
-                                           secret_token=platform_secret(self.settings), allowed_updates=["message"])
+                                           secret_token=platform_secret(self.settings), allowed_updates=ALLOWED_UPDATES)
                 return
             await self.bot.delete_webhook(drop_pending_updates=False)
         except (TelegramAPIError, TelegramNetworkError) as exc:
@@ -68,6 +74,13 @@ class PlatformBot:
             self._task = asyncio.create_task(self._poll(), name="platform bot poller")
 
     async def handle(self, update: dict[str, Any]) -> None:
+        if self.on_update is not None:
+            try:
+                if await self.on_update(update):
+                    return
+            except Exception:  # noqa: BLE001 - one bad update must not stop the bot
+                log.exception("platform_bot_update_failed")
+                return
         message = update.get("message") or {}
         chat = message.get("chat") or {}
         if chat.get("type") != "private" or "id" not in chat:
@@ -88,7 +101,7 @@ class PlatformBot:
         while True:
             try:
                 updates = await self.bot.get_updates(offset=offset, timeout=self.settings.telegram_poll_timeout,
-                                                     allowed_updates=["message"],
+                                                     allowed_updates=ALLOWED_UPDATES,
                                                      request_timeout=self.settings.telegram_poll_timeout + 10)
                 failures = 0
             except TelegramRetryAfter as exc:

@@ -19,8 +19,9 @@ from sqlalchemy.exc import IntegrityError
 
 from botcraft.agents.service import llm_api_key
 from botcraft.config import Settings
-from botcraft.dialogue import offline, passages, prompting, smalltalk
+from botcraft.dialogue import attention, offline, passages, prompting, smalltalk
 from botcraft.i18n import N_
+from botcraft.knowledge import answers
 from botcraft.knowledge.search import Hit
 from botcraft.llm.base import Completion, LLMError, LLMProvider, TextDelta
 from botcraft.llm.openai_compat import OpenAICompatProvider
@@ -39,12 +40,13 @@ OnDelta = Callable[[str], Awaitable[None]]
 class Answer:
     text: str
     answered: bool  # False: the bot could not answer; the owner is asked to step in
-    answered_by: str  # llm | offline | greeting | smalltalk
+    answered_by: str  # llm | offline | greeting | smalltalk | owner_answer
     sources: list[dict[str, Any]] = field(default_factory=list)
     model: str | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     attention_reason: str | None = None
+    attention_kind: str | None = None  # why the owner is told (dialogue.attention), with the reason
 
 
 def provider_for(agent: Agent, settings: Settings) -> tuple[LLMProvider | None, float]:
@@ -77,12 +79,23 @@ def _same_server(url: str | None, platform_url: str) -> bool:
 
 
 def _offline(found: passages.Found, language: str, reason: str | None = None) -> Answer:
+    # The owner is told when nothing answers, when only part of the question is answered,
+    # and when the model failed (the documents answered instead).
+    kind = attention.LLM_FAILED if reason else attention.NO_ANSWER
     result = offline.reply(found, language)
     if result.text is None:
         return Answer(offline.handover(language), answered=False, answered_by="offline",
-                      attention_reason=reason or N_("No document answers this question."))
+                      attention_reason=reason or N_("No document answers this question."), attention_kind=kind)
+    why = result.reason or reason
     return Answer(result.text, answered=result.reason is None, answered_by="offline",
-                  sources=[h.source.as_dict() for h in result.used], attention_reason=result.reason or reason)
+                  sources=[h.source.as_dict() for h in result.used], attention_reason=why,
+                  attention_kind=kind if why else None)
+
+
+def _owner_answer(matched: answers.MatchedAnswer) -> Answer:
+    """The owner's own answer to this question, word for word."""
+    return Answer(matched.text, answered=True, answered_by="owner_answer",
+                  sources=[{"answer_id": matched.answer_id, "question": matched.question}])
 
 
 async def compose(
@@ -94,6 +107,7 @@ async def compose(
     *,
     on_delta: OnDelta | None = None,
     found: passages.Found | None = None,
+    matched: answers.MatchedAnswer | None = None,
 ) -> Answer:
     """The answer to one message. `found` is the search step's reading of it (passages.find);
     without it the question is read again from `hits` alone."""
@@ -105,11 +119,15 @@ async def compose(
         return Answer(smalltalk.reply(small_talk, language), answered=True, answered_by="smalltalk")
     if smalltalk.asks_for_person(question):
         return Answer(smalltalk.person_reply(language), answered=False, answered_by="offline",
-                      attention_reason=N_("The customer asked for a person."))
+                      attention_reason=N_("The customer asked for a person."),
+                      attention_kind=attention.ASKED_FOR_PERSON)
     found = found or passages.without_search(question, history, hits)
     provider, temperature = provider_for(agent, runtime.settings)
     if provider is None:
+        if matched is not None:
+            return _owner_answer(matched)
         return _offline(found, language)
+    hits = answers.prefer(hits, matched)
 
     messages = prompting.build_messages(agent.system_prompt, hits, history, question, language=language)
     try:
@@ -127,6 +145,8 @@ async def compose(
         # The model is down or refuses: the documents still answer, and the owner is told why.
         log.warning("llm_failed_offline_answer", code=exc.code, error=exc.message)
         reason = N_("The language model failed ({code}); the offline responder answered from the documents.")
+        if matched is not None:
+            return _owner_answer(matched)
         return _offline(found, language, reason=reason.format(code=exc.code))
     text, handover = prompting.strip_handover(completion.text)
     relevant = offline.relevant(found.parts[0].query, hits)
@@ -139,6 +159,7 @@ async def compose(
         prompt_tokens=completion.prompt_tokens,
         completion_tokens=completion.completion_tokens,
         attention_reason=N_("The assistant could not answer from the documents.") if handover else None,
+        attention_kind=attention.NO_ANSWER if handover else None,
     )
 
 
@@ -167,8 +188,10 @@ async def answer_message(runtime: Runtime, inbound_id: int, *, on_delta: OnDelta
         found = await passages.find(session, agent.id, inbound.text, history, limit=PASSAGES, rewrite=provider,
                                     language=prompting.customer_language(inbound.text, agent.language))
         hits = found.hits
+        matched = await answers.matching_answer(session, inbound.text, hits)
 
-    result = await compose(runtime, agent, inbound.text, history, hits, on_delta=on_delta, found=found)
+    result = await compose(runtime, agent, inbound.text, history, hits, on_delta=on_delta, found=found,
+                           matched=matched)
 
     async with db.transaction() as session:
         reply = Message(
@@ -196,7 +219,9 @@ async def answer_message(runtime: Runtime, inbound_id: int, *, on_delta: OnDelta
         if conversation is not None:
             conversation.last_message_at = utcnow()
             conversation.last_message_text = result.text[:500]
-            if not result.answered:
-                conversation.needs_attention = True
-                conversation.attention_reason = result.attention_reason
+            if result.attention_kind is not None:
+                inbound_row = await session.get(Message, inbound.id)
+                await attention.flag_for_owner(session, conversation, result.attention_kind,
+                                               result.attention_reason or "", message=inbound_row,
+                                               handed_over=not result.answered)
     return reply

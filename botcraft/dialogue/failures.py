@@ -10,6 +10,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from botcraft.dialogue.attention import PROCESSING_FAILED as FAILED_KIND
+from botcraft.dialogue.attention import flag_for_owner
 from botcraft.dialogue.prompting import customer_language
 from botcraft.dialogue.service import Inbound, conversation_for, record_inbound
 from botcraft.i18n import N_
@@ -38,7 +40,7 @@ async def hand_over_failed(session: AsyncSession, agent: Agent, inbound: Inbound
         message = await session.scalar(select(Message).where(
             Message.agent_id == agent.id, Message.channel == inbound.channel,
             Message.channel_message_id == inbound.channel_message_id))
-    conversation.needs_attention, conversation.attention_reason = True, PROCESSING_FAILED
+    await flag_for_owner(session, conversation, FAILED_KIND, PROCESSING_FAILED, message=message)
     if message is None or conversation.mode == "human" or conversation.blocked:
         return None
     if await session.scalar(select(Message.id).where(Message.reply_to_id == message.id)) is not None:

@@ -30,11 +30,12 @@ from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from botcraft.dialogue import engine, passages, prompting
+from botcraft.dialogue import attention, engine, passages, prompting
 from botcraft.dialogue.engine import HISTORY_MESSAGES, PASSAGES, Answer
 from botcraft.i18n import N_
 from botcraft.jobs.queue import ClaimedJob, complete_in
 from botcraft.jobs.registry import RetryLater
+from botcraft.knowledge import answers
 from botcraft.models import Agent, Conversation, Message, utcnow
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ WINDOW_CLOSED = N_(
     "Not sent: more than 24 hours have passed since the customer's last message, and this "
     "channel then allows only pre-approved template messages."
 )
+BLOCKED_BY_CUSTOMER = N_("The customer has blocked the bot: messages to them are no longer delivered.")
 # A status never moves backwards (a late "delivered" after "read" changes nothing).
 _STATUS_RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
 _MEDIA_LABELS = {
@@ -66,6 +68,7 @@ class Inbound:
     customer_name: str | None = None
     channel_message_id: str | None = None  # unique per agent and channel: the deduplication key
     media_kind: str | None = None  # set for a photo, voice message, sticker... without text
+    customer_username: str | None = None  # Telegram's @username, where the channel gives one
 
     @property
     def media_only(self) -> bool:
@@ -181,13 +184,20 @@ async def handle_inbound(
                 found = await passages.find(session, agent.id, inbound.text, state.history, limit=PASSAGES,
                                             rewrite=provider,
                                             language=prompting.customer_language(inbound.text, agent.language))
-            answer = await engine.compose(runtime, agent, inbound.text, state.history, found.hits, found=found)
-    return await runtime.db.run(partial(_store_turn, agent_id=agent.id, inbound=inbound, answer=answer, job=job))
+                matched = await answers.matching_answer(session, inbound.text, found.hits)
+            answer = await engine.compose(runtime, agent, inbound.text, state.history, found.hits, found=found,
+                                          matched=matched)
+    outgoing, noticed = await runtime.db.run(
+        partial(_store_turn, agent_id=agent.id, inbound=inbound, answer=answer, job=job))
+    if noticed:
+        runtime.wakeup.notify()  # the owner's notice goes out now, not at the next poll
+    return outgoing
 
 
 def _store_turn(connection: Connection, *, agent_id: int, inbound: Inbound, answer: Answer | None,
-                job: ClaimedJob) -> Outgoing | None:
-    """One write: conversation, the customer's message, the answer (or the job's completion)."""
+                job: ClaimedJob) -> tuple[Outgoing | None, bool]:
+    """One write: conversation, the customer's message, the answer (or the job's completion),
+    and the owner's notice when the conversation needs them. Also whether a notice job was queued."""
     now = utcnow()
     text = inbound.stored_text
     insert_ = _insert(connection)
@@ -195,19 +205,19 @@ def _store_turn(connection: Connection, *, agent_id: int, inbound: Inbound, answ
         "last_message_at": now, "last_customer_message_at": now,
         "last_message_text": (answer.text if answer else text)[:500],
     }
-    if answer is not None and not answer.answered:
-        values |= {"needs_attention": True, "attention_reason": answer.attention_reason}
     upsert = insert_(Conversation).values({
         "agent_id": agent_id, "channel": inbound.channel, "external_chat_id": inbound.chat_id,
-        "customer_name": inbound.customer_name, "mode": "bot", "needs_attention": False, "blocked": False,
-        "created_at": now, **values,
+        "customer_name": inbound.customer_name, "customer_username": inbound.customer_username, "mode": "bot",
+        "needs_attention": False, "blocked": False, "created_at": now, **values,
     })
     conversation = connection.execute(
         upsert.on_conflict_do_update(
             index_elements=["agent_id", "channel", "external_chat_id"],
-            set_={**values, "customer_name": func.coalesce(upsert.excluded.customer_name,
-                                                            Conversation.customer_name)},
-        ).returning(Conversation.id, Conversation.mode, Conversation.blocked)
+            set_={**values,
+                  "customer_name": func.coalesce(upsert.excluded.customer_name, Conversation.customer_name),
+                  "customer_username": func.coalesce(upsert.excluded.customer_username,
+                                                     Conversation.customer_username)},
+        ).returning(Conversation.id, Conversation.mode, Conversation.blocked, Conversation.needs_attention)
     ).one()
     waiting = conversation.mode == "human"  # the owner may have taken over while we composed
     inbound_id = connection.execute(
@@ -220,17 +230,22 @@ def _store_turn(connection: Connection, *, agent_id: int, inbound: Inbound, answ
     ).scalar()
     if inbound_id is None:  # stored before: a redelivery under another event id
         complete_in(connection, job)
-        return None
+        return None, False
+    noticed = False
+    if waiting:
+        noticed = attention.flag_in(connection, conversation.id, attention.WAITING, WAITING_FOR_OWNER,
+                                    message_id=inbound_id)
+    elif answer is not None and answer.attention_kind is not None and not conversation.blocked:
+        noticed = attention.flag_in(connection, conversation.id, answer.attention_kind, answer.attention_reason or "",
+                                    message_id=inbound_id, handed_over=not answer.answered)
+    elif conversation.needs_attention:  # a further message while the owner is asked to step in
+        noticed = attention.customer_wrote_in(connection, conversation.id)
     if waiting or conversation.blocked or answer is None:
         if waiting or (answer is not None and conversation.blocked):
-            connection.execute(
-                update(Conversation).where(Conversation.id == conversation.id).values(
-                    last_message_text=text[:500],
-                    **({"needs_attention": True, "attention_reason": WAITING_FOR_OWNER} if waiting else {}),
-                )
-            )
+            connection.execute(update(Conversation).where(Conversation.id == conversation.id)
+                               .values(last_message_text=text[:500]))
         complete_in(connection, job)
-        return None
+        return None, noticed
     reply_id = connection.execute(
         insert(Message).values(
             conversation_id=conversation.id, agent_id=agent_id, channel=inbound.channel, direction="out",
@@ -239,7 +254,7 @@ def _store_turn(connection: Connection, *, agent_id: int, inbound: Inbound, answ
             completion_tokens=answer.completion_tokens, created_at=now,
         ).returning(Message.id)
     ).scalar_one()
-    return Outgoing(reply_id, conversation.id, inbound.chat_id, answer.text, False, now)
+    return Outgoing(reply_id, conversation.id, inbound.chat_id, answer.text, False, now), noticed
 
 
 # ------------------------------------------------------------------ after sending
@@ -247,19 +262,27 @@ def _store_turn(connection: Connection, *, agent_id: int, inbound: Inbound, answ
 
 def record_delivery(connection: Connection, outgoing: Outgoing, *, status: str, error: str | None = None,
                     channel_message_id: str | None = None, blocked: bool = False,
-                    attention: str | None = None) -> None:
-    """What the channel's send did to a stored answer (part of the sender's unit)."""
+                    needs_owner: str | None = None) -> bool:
+    """What the channel's send did to a stored answer (part of the sender's unit).
+
+    `needs_owner` is why the owner must step in (a dialogue.attention kind; `error` says it in
+    words): the conversation is flagged and they are told. True when a notice job was queued.
+    """
     values: dict[str, Any] = {"status": status, "error": error}
     if channel_message_id:
         values["channel_message_id"] = channel_message_id
-    connection.execute(update(Message).where(Message.id == outgoing.message_id).values(**values))
-    flags: dict[str, Any] = {}
+    question = connection.execute(
+        update(Message).where(Message.id == outgoing.message_id).values(**values)
+        .returning(Message.reply_to_id, Message.author)
+    ).first()
     if blocked:
-        flags["blocked"] = True
-    if attention:
-        flags |= {"needs_attention": True, "attention_reason": attention}
-    if flags:
-        connection.execute(update(Conversation).where(Conversation.id == outgoing.conversation_id).values(**flags))
+        connection.execute(update(Conversation).where(Conversation.id == outgoing.conversation_id)
+                           .values(blocked=True))
+    if needs_owner is None:
+        return False
+    return attention.flag_in(connection, outgoing.conversation_id, needs_owner, error or "",
+                             message_id=question.reply_to_id if question else None,
+                             handed_over=bool(question and question.author == "bot"))
 
 
 def load_outgoing(connection: Connection, message_id: int) -> tuple[Outgoing, int, str] | None:
@@ -284,16 +307,25 @@ def load_outgoing(connection: Connection, message_id: int) -> tuple[Outgoing, in
 
 async def set_blocked(runtime: Runtime, agent_id: int, channel: str, chat_id: str, customer_name: str | None,
                       blocked: bool) -> None:
-    def unit(connection: Connection) -> None:
+    """The customer blocked (or unblocked) the bot; a new block is the owner's to know."""
+    def unit(connection: Connection) -> bool:
         now = utcnow()
+        was = connection.execute(select(Conversation.blocked).where(
+            Conversation.agent_id == agent_id, Conversation.channel == channel,
+            Conversation.external_chat_id == chat_id)).scalar()
         upsert = _insert(connection)(Conversation).values(
             agent_id=agent_id, channel=channel, external_chat_id=chat_id, customer_name=customer_name, mode="bot",
             needs_attention=False, blocked=blocked, last_message_at=now, created_at=now,
         )
-        connection.execute(upsert.on_conflict_do_update(
-            index_elements=["agent_id", "channel", "external_chat_id"], set_={"blocked": blocked}))
+        conversation_id = connection.execute(upsert.on_conflict_do_update(
+            index_elements=["agent_id", "channel", "external_chat_id"], set_={"blocked": blocked})
+            .returning(Conversation.id)).scalar_one()
+        if blocked and not was:
+            return attention.flag_in(connection, conversation_id, attention.BLOCKED, BLOCKED_BY_CUSTOMER)
+        return False
 
-    await runtime.db.run(unit)
+    if await runtime.db.run(unit):
+        runtime.wakeup.notify()
 
 
 async def apply_status(runtime: Runtime, job: ClaimedJob, agent_id: int, channel: str, *, status: str | None,
@@ -313,18 +345,26 @@ async def apply_status(runtime: Runtime, job: ClaimedJob, agent_id: int, channel
         values, condition = {"status": status}, and_(ours, Message.status.in_(
             [name for name, r in _STATUS_RANK.items() if r < rank]))
 
+    noticed = False
+
     def unit(connection: Connection) -> bool:
-        conversation_id = connection.execute(
-            update(Message).where(condition).values(**values).returning(Message.conversation_id)
-        ).scalar()
-        if conversation_id is None:
+        nonlocal noticed
+        noticed = False
+        updated = connection.execute(
+            update(Message).where(condition).values(**values)
+            .returning(Message.conversation_id, Message.reply_to_id, Message.author)
+        ).first()
+        if updated is None:
             return connection.execute(select(Message.id).where(ours)).first() is not None
         if status == "failed" and error_code == "131047":
-            connection.execute(update(Conversation).where(Conversation.id == conversation_id)
-                               .values(needs_attention=True, attention_reason=WINDOW_CLOSED))
+            noticed = attention.flag_in(connection, updated.conversation_id, attention.WINDOW_CLOSED, WINDOW_CLOSED,
+                                        message_id=updated.reply_to_id, handed_over=updated.author == "bot")
         return True
 
-    if not await runtime.db.run(unit):
+    found = await runtime.db.run(unit)
+    if noticed:
+        runtime.wakeup.notify()
+    if not found:
         # Meta can report "sent" before our sender has stored the message's id.
         if job.attempts < 3:
             raise RetryLater("status for a message not stored yet", seconds=1.0)

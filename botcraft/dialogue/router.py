@@ -144,18 +144,32 @@ async def list_conversations(
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
     attention_first: bool = False,
+    attention: bool = False,
 ) -> ConversationPage:
+    """`attention=true`: only the conversations that need the owner ("Нужно внимание")."""
     agent = await get_owned(db, user, agent_id)
     items, total = await service.list_conversations(
-        db, agent.id, page=page, per_page=per_page, attention_first=attention_first
+        db, agent.id, page=page, per_page=per_page, attention_first=attention_first, attention_only=attention
     )
-    return ConversationPage(items=[ConversationOut.model_validate(c) for c in items], page=page,
-                            per_page=per_page, total=total)
+    previews = await service.previews(db, [c.id for c in items])
+    return ConversationPage(
+        items=[_conversation_out(c, previews.get(c.id)) for c in items], page=page, per_page=per_page,
+        total=total, attention_total=await service.attention_count(db, agent.id))
+
+
+def _conversation_out(conversation: Conversation, preview: service.Preview | None = None) -> ConversationOut:
+    out = ConversationOut.model_validate(conversation)
+    return out.model_copy(update={
+        "is_test": conversation.channel == "playground",
+        "last_customer_text": preview.customer_text if preview else None,
+        "last_author": preview.last_author if preview else None,
+    })
 
 
 @router.get("/api/conversations/{conversation_id}", response_model=ConversationOut)
-async def get_conversation(conversation_id: RowId, user: CurrentUser, db: SessionDep) -> Conversation:
-    return await service.owned_conversation(db, user, conversation_id)
+async def get_conversation(conversation_id: RowId, user: CurrentUser, db: SessionDep) -> ConversationOut:
+    conversation = await service.owned_conversation(db, user, conversation_id)
+    return _conversation_out(conversation, (await service.previews(db, [conversation.id])).get(conversation.id))
 
 
 @router.get("/api/conversations/{conversation_id}/messages", response_model=list[MessageOut])
@@ -173,7 +187,7 @@ async def list_messages(
 @router.post("/api/conversations/{conversation_id}/mode", response_model=ConversationOut)
 async def set_mode(conversation_id: RowId, body: ModeIn, user: CurrentUser, db: SessionDep) -> Conversation:
     conversation = await service.owned_conversation(db, user, conversation_id)
-    service.set_mode(conversation, body.mode)
+    await service.set_mode(db, conversation, body.mode)
     await db.flush()
     return conversation
 

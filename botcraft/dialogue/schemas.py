@@ -40,6 +40,7 @@ class ConversationOut(BaseModel):
     channel: str
     external_chat_id: str
     customer_name: str | None
+    customer_username: str | None = None
     mode: str
     needs_attention: bool
     attention_reason: StoredText
@@ -48,6 +49,10 @@ class ConversationOut(BaseModel):
     last_message_text: str | None
     last_customer_message_at: datetime | None
     created_at: datetime
+    # For the inbox row: the customer's latest message, and who spoke last (customer bot owner).
+    last_customer_text: str | None = None
+    last_author: str | None = None
+    is_test: bool = False  # the owner's own test chat
 
 
 class ConversationPage(BaseModel):
@@ -55,6 +60,7 @@ class ConversationPage(BaseModel):
     page: int
     per_page: int
     total: int
+    attention_total: int = 0  # conversations that need the owner, for the tab's counter
 
 
 class MessageOut(BaseModel):

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from botcraft.dialogue.attention import WAITING, clear_attention, flag_for_owner, mode_changed
 from botcraft.dialogue.inbound import WAITING_FOR_OWNER
 from botcraft.errors import NotFound
 from botcraft.jobs.kinds import DELIVER_MESSAGE
@@ -23,10 +24,12 @@ class Inbound:
     text: str
     customer_name: str | None = None
     channel_message_id: str | None = None
+    customer_username: str | None = None
 
 
 async def conversation_for(
-    session: AsyncSession, agent_id: int, channel: str, chat_id: str, customer_name: str | None
+    session: AsyncSession, agent_id: int, channel: str, chat_id: str, customer_name: str | None,
+    customer_username: str | None = None,
 ) -> Conversation:
     query = select(Conversation).where(
         Conversation.agent_id == agent_id, Conversation.channel == channel, Conversation.external_chat_id == chat_id
@@ -35,9 +38,11 @@ async def conversation_for(
     if conversation is not None:
         if customer_name:
             conversation.customer_name = customer_name
+        if customer_username:
+            conversation.customer_username = customer_username
         return conversation
     conversation = Conversation(agent_id=agent_id, channel=channel, external_chat_id=chat_id,
-                                customer_name=customer_name)
+                                customer_name=customer_name, customer_username=customer_username)
     try:
         async with session.begin_nested():
             session.add(conversation)
@@ -55,7 +60,8 @@ async def record_inbound(session: AsyncSession, agent: Agent, event: Inbound) ->
 
     Returns None for a message already stored.
     """
-    conversation = await conversation_for(session, agent.id, event.channel, event.chat_id, event.customer_name)
+    conversation = await conversation_for(session, agent.id, event.channel, event.chat_id, event.customer_name,
+                                          event.customer_username)
     now = utcnow()
     message = Message(
         conversation_id=conversation.id,
@@ -78,8 +84,7 @@ async def record_inbound(session: AsyncSession, agent: Agent, event: Inbound) ->
     conversation.last_message_text = event.text[:500]
     if conversation.mode == "human":
         message.status = "pending"
-        conversation.needs_attention = True
-        conversation.attention_reason = WAITING_FOR_OWNER
+        await flag_for_owner(session, conversation, WAITING, WAITING_FOR_OWNER, message=message)
     return message
 
 
@@ -95,19 +100,46 @@ async def owned_conversation(session: AsyncSession, user: User, conversation_id:
 
 
 async def list_conversations(
-    session: AsyncSession, agent_id: int, *, page: int, per_page: int, attention_first: bool
+    session: AsyncSession, agent_id: int, *, page: int, per_page: int, attention_first: bool,
+    attention_only: bool = False,
 ) -> tuple[list[Conversation], int]:
     order: list[Any] = [Conversation.last_message_at.desc(), Conversation.id.desc()]
     if attention_first:
         order.insert(0, Conversation.needs_attention.desc())
-    total = await session.scalar(
-        select(func.count()).select_from(Conversation).where(Conversation.agent_id == agent_id)
-    )
+    where = [Conversation.agent_id == agent_id]
+    if attention_only:
+        where.append(Conversation.needs_attention.is_(True))
+    total = await session.scalar(select(func.count()).select_from(Conversation).where(*where))
     rows = await session.scalars(
-        select(Conversation).where(Conversation.agent_id == agent_id).order_by(*order)
-        .offset((page - 1) * per_page).limit(per_page)
+        select(Conversation).where(*where).order_by(*order).offset((page - 1) * per_page).limit(per_page)
     )
     return list(rows), int(total or 0)
+
+
+async def attention_count(session: AsyncSession, agent_id: int) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Conversation).where(
+        Conversation.agent_id == agent_id, Conversation.needs_attention.is_(True))) or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    customer_text: str | None
+    last_author: str | None
+
+
+async def previews(session: AsyncSession, conversation_ids: list[int]) -> dict[int, Preview]:
+    """Each conversation's latest customer message and who wrote last: two indexed lookups a page."""
+    if not conversation_ids:
+        return {}
+    in_page = Message.conversation_id.in_(conversation_ids)
+    last_ids = select(func.max(Message.id)).where(in_page).group_by(Message.conversation_id)
+    last_in_ids = select(func.max(Message.id)).where(in_page, Message.direction == "in") \
+        .group_by(Message.conversation_id)
+    authors = dict((await session.execute(
+        select(Message.conversation_id, Message.author).where(Message.id.in_(last_ids)))).all())
+    texts = dict((await session.execute(
+        select(Message.conversation_id, Message.text).where(Message.id.in_(last_in_ids)))).all())
+    return {cid: Preview(texts.get(cid), authors.get(cid)) for cid in conversation_ids}
 
 
 async def messages_of(session: AsyncSession, conversation: Conversation, *, before_id: int | None, limit: int
@@ -119,11 +151,13 @@ async def messages_of(session: AsyncSession, conversation: Conversation, *, befo
     return list(reversed(list(rows)))
 
 
-def set_mode(conversation: Conversation, mode: str) -> None:
+async def set_mode(session: AsyncSession, conversation: Conversation, mode: str) -> None:
+    """Take over (the bot goes silent) or hand back to the bot (the owner's part is done)."""
     conversation.mode = mode
     if mode == "bot":
-        conversation.needs_attention = False
-        conversation.attention_reason = None
+        await clear_attention(session, conversation)
+    else:
+        await mode_changed(session, conversation)
 
 
 async def owner_reply(session: AsyncSession, conversation: Conversation, text: str) -> Message:
@@ -141,8 +175,7 @@ async def owner_reply(session: AsyncSession, conversation: Conversation, text: s
     await session.flush()
     conversation.last_message_at = utcnow()
     conversation.last_message_text = text[:500]
-    conversation.needs_attention = False
-    conversation.attention_reason = None
+    await clear_attention(session, conversation)
     # Questions that waited for the owner are answered by this reply.
     for waiting in await session.scalars(
         select(Message).where(Message.conversation_id == conversation.id, Message.status == "pending")

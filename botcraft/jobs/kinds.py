@@ -6,3 +6,4 @@ CHANNEL_EVENT = "channel_event"  # a stored inbound event → answered and sent 
 DELIVER_MESSAGE = "deliver_message"  # a stored outbound message (the owner's reply) → sent (channels/outbound.py)
 PROCESS_DOCUMENT = "process_document"  # an uploaded document → parsed, chunked, indexed (knowledge/processing.py)
 EMBED_DOCUMENT = "embed_document"  # a ready document → its passages' vectors (knowledge/embedding.py)
+NOTIFY_OWNER = "notify_owner"  # a conversation needing its owner → told by Telegram or e-mail (notifications/tasks.py)

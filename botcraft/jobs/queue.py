@@ -79,12 +79,13 @@ def enqueue(
     return job
 
 
-def enqueue_in(connection: Connection, kind: str, payload: dict[str, Any], *, max_attempts: int = 5) -> None:
+def enqueue_in(connection: Connection, kind: str, payload: dict[str, Any], *, max_attempts: int = 5,
+               delay_seconds: float = 0) -> None:
     """enqueue() for a unit of `Database.run`: one INSERT; the caller wakes the workers after it."""
     now = utcnow()
     connection.execute(
         insert(Job).values(kind=kind, payload=payload, status=QUEUED, attempts=0, max_attempts=max_attempts,
-                           run_at=now, created_at=now)
+                           run_at=now + timedelta(seconds=delay_seconds), created_at=now)
     )
 
 

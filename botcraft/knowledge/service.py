@@ -12,6 +12,7 @@ from botcraft.i18n import N_
 from botcraft.jobs.kinds import PROCESS_DOCUMENT
 from botcraft.jobs.queue import enqueue
 from botcraft.knowledge import storage
+from botcraft.knowledge.answers import QA_TYPE
 from botcraft.knowledge.sniff import SUPPORTED_FORMATS, detect_type
 from botcraft.knowledge.upload import ReceivedFile
 from botcraft.models import Agent, Document
@@ -59,7 +60,8 @@ async def add_document(
     if existing is not None:
         received.path.unlink(missing_ok=True)
         return existing, True
-    count = await db.scalar(select(func.count()).select_from(Document).where(Document.agent_id == agent.id))
+    count = await db.scalar(select(func.count()).select_from(Document).where(Document.agent_id == agent.id,
+                                                                             Document.file_type != QA_TYPE))
     if (count or 0) >= limit:
         received.path.unlink(missing_ok=True)
         raise Conflict(
@@ -85,7 +87,8 @@ async def add_document(
 
 async def get_document(db: AsyncSession, agent: Agent, document_id: int) -> Document:
     document = await db.scalar(
-        select(Document).where(Document.id == document_id, Document.agent_id == agent.id)
+        select(Document).where(Document.id == document_id, Document.agent_id == agent.id,
+                               Document.file_type != QA_TYPE)
     )
     if document is None:
         raise NotFound("Document not found.", code="document_not_found")
@@ -94,7 +97,8 @@ async def get_document(db: AsyncSession, agent: Agent, document_id: int) -> Docu
 
 async def list_documents(db: AsyncSession, agent: Agent) -> list[Document]:
     return list(
-        await db.scalars(select(Document).where(Document.agent_id == agent.id).order_by(Document.id.desc()))
+        await db.scalars(select(Document).where(Document.agent_id == agent.id, Document.file_type != QA_TYPE)
+                         .order_by(Document.id.desc()))
     )
 
 
@@ -105,4 +109,5 @@ def reprocess(db: AsyncSession, document: Document) -> None:
 
 
 async def sha256s_of_agent(db: AsyncSession, agent_id: int) -> list[str]:
-    return list(await db.scalars(select(Document.sha256).where(Document.agent_id == agent_id)))
+    return list(await db.scalars(select(Document.sha256).where(Document.agent_id == agent_id,
+                                                                Document.file_type != QA_TYPE)))

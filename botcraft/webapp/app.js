@@ -12,6 +12,8 @@ import * as knowledge from './screens/knowledge.js';
 import * as channels from './screens/channels.js';
 import * as chat from './screens/chat.js';
 import * as inbox from './screens/inbox.js';
+import * as answers from './screens/answers.js';
+import * as stats from './screens/stats.js';
 
 const state = { user: null, flash: null };
 
@@ -21,6 +23,8 @@ const TABS = [
   ['channels', 'tab_channels', 'send'],
   ['chat', 'tab_chat', 'playground'],
   ['inbox', 'tab_inbox', 'person'],
+  ['answers', 'tab_answers', 'check'],
+  ['stats', 'tab_stats', 'clock'],
 ];
 
 const ROUTES = [
@@ -32,6 +36,8 @@ const ROUTES = [
   { re: /^agents\/(\d+)\/channels$/, screen: channels.screen, tab: 'channels' },
   { re: /^agents\/(\d+)\/chat$/, screen: chat.screen, tab: 'chat' },
   { re: /^agents\/(\d+)\/inbox(?:\/(\d+))?$/, screen: inbox.screen, tab: 'inbox' },
+  { re: /^agents\/(\d+)\/answers$/, screen: answers.screen, tab: 'answers' },
+  { re: /^agents\/(\d+)\/stats$/, screen: stats.screen, tab: 'stats' },
 ];
 
 const $ = (id) => document.getElementById(id);
@@ -141,8 +147,33 @@ function setTabs(agentId, active) {
     href: `#/agents/${agentId}/${key}`,
     class: 'tab',
     'aria-current': key === active ? 'page' : null,
-  }, icon(ic), h('span', { text: t(label) })))));
+  }, icon(ic), h('span', { text: t(label) }),
+  key === 'inbox' ? h('span', { class: 'tab-count', 'data-tab-count': 'inbox' }) : null))));
   nav.querySelector('[aria-current]')?.scrollIntoView?.({ block: 'nearest', inline: 'nearest' });
+  // The counter of conversations that need the owner, on the inbox tab of every screen.
+  get(`/api/agents/${agentId}/conversations?attention=true&per_page=1`)
+    .then((r) => nav.querySelector('[data-tab-count="inbox"]')?.replaceChildren(r.attention_total ? String(r.attention_total) : ''))
+    .catch(() => { /* the counter is a hint; the inbox shows its own errors */ });
+}
+
+// A notification's button opens the web app at one conversation: ?conversation=<id>, or
+// Telegram's start parameter "c<id>" for a t.me/<bot>/<app>?startapp=c<id> link.
+function conversationLink() {
+  const fromUrl = new URLSearchParams(window.location.search).get('conversation');
+  const start = tg.app?.initDataUnsafe?.start_param || '';
+  const id = fromUrl || (/^c\d+$/.test(start) ? start.slice(1) : '');
+  return /^\d+$/.test(id) ? Number(id) : null;
+}
+
+async function openLinkedConversation() {
+  const id = conversationLink();
+  if (!id || !state.user) return false;
+  window.history.replaceState(null, '', window.location.pathname + window.location.hash);
+  try {
+    const c = await get(`/api/conversations/${id}`);
+    replace(`agents/${c.agent_id}/inbox/${c.id}`);
+    return true;
+  } catch { return false; /* not this account's, or gone: the usual start screen */ }
 }
 
 function setMain(spec) {
@@ -254,6 +285,7 @@ async function boot() {
     }
   }
   if (!listening) { listening = true; window.addEventListener('hashchange', render); }
+  if (await openLinkedConversation()) return;
   render();
 }
 

@@ -250,6 +250,7 @@ class _Bot:
     next_update_id: int = 0
     next_message_id: int = 1
     sent: list[dict] = field(default_factory=list)
+    edits: list[dict] = field(default_factory=list)
     blocked: set[int | str] = field(default_factory=set)
     missing_chats: set[int | str] = field(default_factory=set)
     chats: dict[int | str, dict] = field(default_factory=dict)
@@ -320,6 +321,7 @@ class TelegramFake(FakeService):
             "getwebhookinfo": self._get_webhook_info,
             "getupdates": self._get_updates,
             "sendmessage": self._send_message,
+            "editmessagetext": self._edit_message_text,
             "sendchataction": self._send_chat_action,
             "answercallbackquery": self._answer_callback_query,
             "setmycommands": self._set_my_commands,
@@ -470,6 +472,48 @@ class TelegramFake(FakeService):
         """Every accepted sendMessage: chat_id, text, parse_mode, reply_markup, result, ..."""
         with self._lock:
             return copy.deepcopy(self._bot(token).sent)
+
+    def edits(self, token: str) -> list[dict]:
+        """Every accepted editMessageText: chat_id, message_id, text, reply_markup."""
+        with self._lock:
+            return copy.deepcopy(self._bot(token).edits)
+
+    def current_text(self, token: str, chat_id: int | str, message_id: int) -> str | None:
+        """A sent message's text as the chat shows it now (after any edits)."""
+        with self._lock:
+            for sent in self._bot(token).sent:
+                if sent["chat_id"] == chat_id and sent["message_id"] == message_id:
+                    return sent["text"]
+        return None
+
+    def push_reply(self, token: str, chat_id: int, reply_to_message_id: int, text: str, *,
+                   first_name: str = "Анна", from_id: int | None = None) -> dict:
+        """Queue a private-chat message from ``from_id`` (default: the chat) replying to a message."""
+        with self._lock:
+            bot = self._bot(token)
+            message_id = bot.next_message_id
+            bot.next_message_id += 1
+            replied = next((copy.deepcopy(s["result"]) for s in bot.sent
+                            if s["chat_id"] == chat_id and s["message_id"] == reply_to_message_id),
+                           {"message_id": reply_to_message_id, "chat": {"id": chat_id, "type": "private"},
+                            "date": int(time.time())})
+        sender = {"id": from_id or chat_id, "is_bot": False, "first_name": first_name}
+        return self.push_update(token, {"message": {
+            "message_id": message_id, "from": sender,
+            "chat": {"id": chat_id, "first_name": first_name, "type": "private"},
+            "date": int(time.time()), "text": text, "reply_to_message": replied}})
+
+    def push_callback(self, token: str, chat_id: int, message_id: int, data: str, *,
+                      from_id: int | None = None) -> dict:
+        """Queue a press of an inline button under one of the bot's messages."""
+        with self._lock:
+            message = next((copy.deepcopy(s["result"]) for s in self._bot(token).sent
+                            if s["chat_id"] == chat_id and s["message_id"] == message_id), None)
+        query = {"id": str(secrets.randbelow(10**18)), "chat_instance": "1",
+                 "from": {"id": from_id or chat_id, "is_bot": False, "first_name": "Анна"}, "data": data}
+        if message is not None:
+            query["message"] = message
+        return self.push_update(token, {"callback_query": query})
 
     def chat_actions(self, token: str) -> list[dict]:
         with self._lock:
@@ -840,6 +884,30 @@ class TelegramFake(FakeService):
             )
         return message
 
+    def _edit_message_text(self, bot: _Bot, params: dict) -> dict:
+        chat_id, message_id = params.get("chat_id"), params.get("message_id")
+        raw_text = params.get("text")
+        if raw_text is None or raw_text == "":
+            raise _bad_request("message text is empty")
+        parse_mode = params.get("parse_mode")
+        if parse_mode and str(parse_mode).lower() == "html":
+            parse_html(raw_text)  # raises on markup Telegram would refuse
+        reply_markup = params.get("reply_markup")
+        _check_reply_markup(reply_markup)
+        with self._lock:
+            self._check_chat(bot, chat_id)
+            sent = next((s for s in bot.sent if s["chat_id"] == chat_id and s["message_id"] == message_id), None)
+            if sent is None:
+                raise _bad_request("message to edit not found")
+            if sent["text"] == raw_text and sent["reply_markup"] == reply_markup:
+                raise _bad_request("message is not modified: specified new message content and reply markup "
+                                   "are exactly the same as a current content and reply markup of the message")
+            sent["text"], sent["reply_markup"] = raw_text, reply_markup
+            sent["result"]["text"] = raw_text
+            bot.edits.append({"chat_id": chat_id, "message_id": message_id, "text": raw_text,
+                              "reply_markup": reply_markup})
+            return copy.deepcopy(sent["result"])
+
     def _send_chat_action(self, bot: _Bot, params: dict) -> bool:
         action = params.get("action")
         if action not in CHAT_ACTIONS:
@@ -953,6 +1021,9 @@ def _check_reply_markup(markup: Any) -> None:
         for button in row:
             if not button.get("text"):
                 raise _bad_request("can't parse inline keyboard button: Text must be non-empty")
+            web_app = button.get("web_app")
+            if web_app is not None and not str((web_app or {}).get("url", "")).startswith("https://"):
+                raise _bad_request("inline keyboard button Web App URL is invalid: Only HTTPS links are allowed")
             data = button.get("callback_data")
             if data is not None and not 1 <= len(str(data).encode()) <= MAX_CALLBACK_DATA_BYTES:
                 raise _bad_request("BUTTON_DATA_INVALID")
