@@ -67,7 +67,7 @@ async def deliver(runtime: Runtime, channel: BaseChannel, ctx: ChannelContext | 
         return
     if ctx is None:
         await finish(status="failed", error=N_("Not sent: {channel} is no longer connected to this agent.").format(
-            channel=channel.name), needs_owner=attention.DELIVERY_FAILED)
+            channel=channel.name))
         return
     window = channel.reply_window_hours
     last = outgoing.last_customer_message_at

@@ -240,7 +240,7 @@ async def test_channel_turns_run_as_jobs_and_duplicates_get_one_answer(client, s
         stored = (await session.scalars(select(ChannelEvent).order_by(ChannelEvent.id))).all()
     assert [e.raw["update_id"] for e in stored] == [500, 501]  # the raw update is kept beside the event
     # Handed to the channel sender, which refuses: this agent has no Telegram bot connected.
-    assert messages[1]["status"] == "failed" and "no longer connected" in messages[1]["error"]
+    assert messages[1]["status"] == "failed" and "больше не подключён" in messages[1]["error"]
 
 
 async def test_conversations_are_paginated_and_private(client, shop, app):
