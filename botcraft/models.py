@@ -278,3 +278,13 @@ class ChannelEvent(Base):
     kind: Mapped[str] = mapped_column(String(16))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SendPacing(Base):
+    """The next free send slot of a sender (`telegram:<agent>`) or a chat (`<sender>|<chat>`),
+    shared by every process on PostgreSQL (botcraft/channels/ratelimit.py)."""
+
+    __tablename__ = "send_pacing"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float(53))  # epoch seconds, the database's clock

@@ -12,7 +12,7 @@ import structlog
 
 from botcraft.channels.base import SendError
 from botcraft.channels.manager import ChannelManager, context_for, record_error
-from botcraft.channels.ratelimit import SendPacer
+from botcraft.channels.ratelimit import pacer_of
 from botcraft.jobs.queue import ClaimedJob
 from botcraft.jobs.registry import RetryLater, handler
 from botcraft.models import Agent, Conversation, Message, utcnow
@@ -31,14 +31,6 @@ BLOCKED = "Not sent: the customer has blocked the bot."
 def manager_of(runtime: Runtime) -> ChannelManager:
     manager: ChannelManager = runtime.services["channels"]
     return manager
-
-
-def pacer_of(runtime: Runtime) -> SendPacer:
-    pacer = runtime.services.get("send_pacer")
-    if pacer is None:
-        pacer = runtime.services["send_pacer"] = SendPacer()
-    assert isinstance(pacer, SendPacer)
-    return pacer
 
 
 async def _finish(runtime: Runtime, message_id: int, *, status: str, error: str | None = None,
