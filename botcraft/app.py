@@ -27,6 +27,8 @@ from botcraft.dialogue.router import router as dialogue_router
 from botcraft.errors import install_error_handlers
 from botcraft.knowledge.router import router as knowledge_router
 from botcraft.logs import configure_logging
+from botcraft.metrics.middleware import MetricsMiddleware
+from botcraft.metrics.router import router as metrics_router
 from botcraft.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from botcraft.runtime import Runtime
 from botcraft.services import Background
@@ -88,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(BodySizeLimitMiddleware, limit_for=body_limit)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(MetricsMiddleware)  # outermost: counts the 413s and 404s too
 
     app.include_router(auth_router)
     app.include_router(agents_router)
@@ -95,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dialogue_router)
     app.include_router(channels_router)
     app.include_router(meta_webhooks_router)
+    app.include_router(metrics_router)
 
     @app.get("/health", tags=["health"])
     async def health() -> JSONResponse:

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     max_request_body_kb: int = Field(256, alias="MAX_REQUEST_BODY_KB")
     login_attempts_per_minute: int = Field(10, alias="LOGIN_ATTEMPTS_PER_MINUTE")
     rate_limit_storage_uri: str = Field("memory://", alias="RATE_LIMIT_STORAGE_URI")
+    # Bearer token Prometheus must send to GET /metrics; empty: /metrics is open (keep it
+    # then on a network only the operator reaches).
+    metrics_token: str = Field("", alias="METRICS_TOKEN")
 
     # Telegram
     telegram_token: str = Field("", alias="TELEGRAM_TOKEN")

@@ -15,6 +15,7 @@ from botcraft.channels.manager import ChannelManager, context_for, record_error
 from botcraft.channels.ratelimit import pacer_of
 from botcraft.jobs.queue import ClaimedJob
 from botcraft.jobs.registry import RetryLater, handler
+from botcraft.metrics.instruments import SEND_ERRORS, SENDS
 from botcraft.models import Agent, Conversation, Message, utcnow
 from botcraft.runtime import Runtime
 
@@ -88,6 +89,7 @@ async def deliver_message(runtime: Runtime, job: ClaimedJob) -> None:
     try:
         sent_id = await channel.send_text(ctx, conversation.external_chat_id, message.text)
     except SendError as exc:
+        SEND_ERRORS.labels(channel.name, _error_kind(exc)).inc()
         if exc.blocked:
             await _finish(runtime, message_id, status="failed", error=BLOCKED, blocked=True)
         elif exc.window_closed:
@@ -98,6 +100,15 @@ async def deliver_message(runtime: Runtime, job: ClaimedJob) -> None:
         else:
             await _finish(runtime, message_id, status="failed", error=exc.reason)
         return
+    SENDS.labels(channel.name).inc()
     await _finish(runtime, message_id, status="sent", channel_message_id=sent_id)
+
+
+def _error_kind(exc: SendError) -> str:
+    if exc.blocked:
+        return "blocked"
+    if exc.window_closed:
+        return "window_closed"
+    return "retry" if exc.retryable else "failed"
 
 

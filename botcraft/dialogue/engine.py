@@ -22,6 +22,7 @@ from botcraft.jobs.queue import ClaimedJob, enqueue
 from botcraft.knowledge.search import Hit, search
 from botcraft.llm.base import Completion, LLMError, LLMProvider, TextDelta
 from botcraft.llm.openai_compat import OpenAICompatProvider
+from botcraft.metrics.instruments import TURNS
 from botcraft.models import Agent, Conversation, Message, utcnow
 from botcraft.runtime import Runtime
 
@@ -79,6 +80,20 @@ async def compose(
     hits: list[Hit],
     *,
     on_delta: OnDelta | None = None,
+) -> Answer:
+    answer = await _compose(runtime, agent, question, history, hits, on_delta=on_delta)
+    TURNS.labels(answer.answered_by).inc()
+    return answer
+
+
+async def _compose(
+    runtime: Runtime,
+    agent: Agent,
+    question: str,
+    history: list[prompting.HistoryItem],
+    hits: list[Hit],
+    *,
+    on_delta: OnDelta | None,
 ) -> Answer:
     language = prompting.customer_language(question, agent.language)
     if prompting.is_greeting(question):
