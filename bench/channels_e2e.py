@@ -42,7 +42,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.channels_ingress import APP_SECRET, NAMES, TEXTS, _app_env, _start, connect_agent
+from bench.channels_ingress import APP_SECRET, NAMES, TEXTS, _app_env, connect_agent
 from bench.common import (
     PYTHON,
     ROOT,
@@ -53,6 +53,7 @@ from bench.common import (
     run_async,
     seed_knowledge,
     shutdown_postgres,
+    start_pinned_server,
     stop_process,
     summary_ms,
     wait_port,
@@ -376,7 +377,7 @@ def _measure(kind: str, tg: Any, graph: Any, llm_port: int) -> dict[str, Any]:
             "OPENAI_MODEL": "fake-model",
         }
     )
-    app, port = _start([PYTHON, "-m", "bench.server", "app"], env)
+    app, port = start_pinned_server([PYTHON, "-m", "bench.server", "app"], env)
     base = f"http://127.0.0.1:{port}"
     out: dict[str, Any] = {}
     try:
