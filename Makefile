@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SCREENSHOTS := test-artifacts/screenshots
 
-.PHONY: lock run test test-sqlite test-postgres bench lint migrate worker clean
+.PHONY: lock run test test-sqlite test-postgres bench chaos lint migrate worker clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ test-postgres: $(STAMP)
 bench: $(STAMP)
 	@scripts/system-deps.sh bench
 	$(BIN)/python -m bench $(ARGS)
+
+# Two serve and two worker processes on PostgreSQL, killed at random (also part of `make bench`).
+chaos: $(STAMP)
+	@scripts/system-deps.sh bench
+	$(BIN)/python -m bench chaos
 
 lint: $(STAMP)
 	$(BIN)/ruff check botcraft tests bench
