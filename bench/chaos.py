@@ -69,9 +69,10 @@ DOCUMENTS = 8
 POST_SECONDS = 90
 POST_CONCURRENCY = 16
 KILL_EVERY_S = (4.0, 8.0)
-KILL_UNTIL_S = 100
-POST_GRACE_S = 240  # posts still being acknowledged after POST_SECONDS (a loaded machine)
-DRAIN_S = 240
+KILL_UNTIL_S = 100  # and for as long as posts are still going in
+MAX_KILLS = 40
+POST_GRACE_S = 600  # posts still being acknowledged after POST_SECONDS (a loaded machine)
+DRAIN_S = 420
 LEASE_S = 30
 TELEGRAM_RATE_PER_BOT = 30
 TELEGRAM_RATE_PER_CHAT = 1
@@ -207,7 +208,7 @@ class Fleet:
             return False
         if name.startswith("serve"):
             try:
-                return httpx.get(self.bases[int(name[-1]) - 1] + "/health", timeout=1).status_code == 200
+                return httpx.get(self.bases[int(name[-1]) - 1] + "/health", timeout=5).status_code == 200
             except httpx.HTTPError:
                 return False
         text = (self.logs / f"{name}.log").read_text(errors="replace")
@@ -235,7 +236,7 @@ class Fleet:
             stop_process(process, timeout=20)
 
 
-def wait_healthy(base: str, process: subprocess.Popen[bytes] | None = None, timeout: float = 120) -> None:
+def wait_healthy(base: str, process: subprocess.Popen[bytes] | None = None, timeout: float = 400) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -445,7 +446,8 @@ def run() -> dict[str, Any]:
             uploader.start()
             while time.monotonic() - started < KILL_UNTIL_S or load.poll() is None:
                 now = time.monotonic()
-                if now - started < KILL_UNTIL_S and now >= next_kill:
+                killing = (now - started < KILL_UNTIL_S or load.poll() is None) and len(fleet.kills) < MAX_KILLS
+                if killing and now >= next_kill:
                     killed = fleet.kill_one(rng, now - started)
                     next_kill = now + (rng.uniform(*KILL_EVERY_S) if killed else 0.5)
                 time.sleep(0.05)
@@ -559,7 +561,7 @@ def run() -> dict[str, Any]:
             f"messages ({WA_PER_CHAT} per chat) over {POST_SECONDS} s, alternating serve processes, redelivered "
             "to the other on failure",
             "kills": f"SIGKILL to a random one of the four every {KILL_EVERY_S[0]:g}-{KILL_EVERY_S[1]:g} s for "
-            f"{KILL_UNTIL_S} s, restarted at once; only processes that are up, a serve only while the other is up",
+            f"{KILL_UNTIL_S} s and while posts go in (at most {MAX_KILLS}), restarted at once; only processes that are up, a serve only while the other is up",
             "limits": f"TELEGRAM_RATE_PER_BOT={TELEGRAM_RATE_PER_BOT}, TELEGRAM_RATE_PER_CHAT={TELEGRAM_RATE_PER_CHAT}",
         },
         **figures,

@@ -1,7 +1,7 @@
 """A sending process for the shared-pacing tests: `python -m tests.pacer_process SPEC_JSON`.
 
-Waits for the wall-clock second named in the spec (so that several processes start
-together), then takes a slot for each (sender, chat) of the spec from the pacer the
+Says "ready", reads the wall-clock time to start at from stdin (so that several processes
+start together however long each took to start up), then takes a slot for each (sender, chat) of the spec from the pacer the
 process would use in production, and prints when each wait ended, as JSON.
 """
 
@@ -25,7 +25,11 @@ async def main(spec: dict) -> None:
         await pacer.wait(spec["sender"], chat, per_sender=spec["per_sender"], per_chat=spec["per_chat"])
         sent.append((chat, time.time()))
 
-    await asyncio.sleep(max(0.0, spec["start_at"] - time.time()))
+    async with db.engine.connect():
+        pass  # connected and warm before the start
+    print("ready", flush=True)
+    start_at = float(await asyncio.to_thread(sys.stdin.readline))
+    await asyncio.sleep(max(0.0, start_at - time.time()))
     try:
         await asyncio.gather(*(send(chat) for chat in spec["chats"]))
     finally:

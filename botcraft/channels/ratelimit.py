@@ -12,7 +12,10 @@ Two places keep the slots, behind one call, `await pacer_of(runtime).wait(...)`:
   together stay within the platform's rate.
 
 Both pace at HEADROOM of the configured rate: the platform counts sends when they arrive,
-after network and event-loop delays this side cannot see.
+after network and event-loop delays this side cannot see. That slack also bounds how late a
+send may go out after its slot: a process that wakes up later than LATE_S (its event loop
+was busy, its CPU taken) gives the slot up and takes a new one (up to MAX_LATE times),
+rather than going out together with the sends of the slots after it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,11 @@ from botcraft.db import Database
 from botcraft.runtime import Runtime
 
 HEADROOM = 0.95
+# Within the 1/HEADROOM - 1 = 52 ms of slack a second has at HEADROOM, with room for the
+# network after the check.
+LATE_S = 0.035
+# A process that is late every time still sends, after this many slots given up.
+MAX_LATE = 5
 # Rows of chats idle this long are deleted now and then (a chat's row only matters for a second).
 FORGET_AFTER_S = 600.0
 _FORGET_EVERY_S = 60.0
@@ -64,6 +72,7 @@ class SendPacer:
 
     async def wait(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float) -> None:
         chat = _chat(sender_key, chat_key)
+        late = 0
         while True:
             now = time.monotonic()
             delay = self._reserve(sender_key, chat, per_sender, per_chat, now)
@@ -71,7 +80,9 @@ class SendPacer:
                 self._next = {k: v for k, v in self._next.items() if v > now}
             await asyncio.sleep(abs(delay))
             if delay >= 0:
-                return
+                if time.monotonic() - (now + delay) <= LATE_S or late >= MAX_LATE:
+                    return
+                late += 1
 
 
 class SharedSendPacer:
@@ -83,10 +94,15 @@ class SharedSendPacer:
 
     async def wait(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float) -> None:
         chat = _chat(sender_key, chat_key)
+        late = 0
         while True:
-            async with self.db.engine.begin() as conn:
+            # Autocommit: the bot's row is locked only while the function runs in the server,
+            # not until a COMMIT round trip from a process that may be busy with other work
+            # (every send of the bot would queue behind that process's event loop).
+            async with self.db.engine.connect() as conn:
+                autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
                 row = (
-                    await conn.execute(
+                    await autocommit.execute(
                         text("SELECT reserved, at FROM botcraft_reserve_send(:sender, :chat, :sender_s, :chat_s)"),
                         {"sender": sender_key, "chat": chat, "sender_s": _interval(per_sender),
                          "chat_s": _interval(per_chat)},
@@ -97,14 +113,17 @@ class SharedSendPacer:
             # NTP): however long the answer took to come back, the send is not moved later.
             await asyncio.sleep(max(0.0, float(row.at) - time.time()))
             if row.reserved:
-                return
+                if time.time() - float(row.at) <= LATE_S or late >= MAX_LATE:
+                    return
+                late += 1
 
     async def _forget_idle(self) -> None:
         if time.monotonic() - self._forgotten_at < _FORGET_EVERY_S:
             return
         self._forgotten_at = time.monotonic()
-        async with self.db.engine.begin() as conn:
-            await conn.execute(
+        async with self.db.engine.connect() as conn:
+            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(
                 text("DELETE FROM send_pacing WHERE next_at < extract(epoch from clock_timestamp()) - :age"),
                 {"age": FORGET_AFTER_S},
             )

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from botcraft.channels.ratelimit import LATE_S
 from tests.conftest import DB_KIND
 
 pytestmark = pytest.mark.skipif(DB_KIND != "postgresql", reason="several processes share pacing on PostgreSQL")
@@ -20,20 +21,25 @@ pytestmark = pytest.mark.skipif(DB_KIND != "postgresql", reason="several process
 
 def _run_two(database_url: str, chats_per_process: list[list[str]], *, per_sender: float, per_chat: float,
              shared: bool = True) -> list[tuple[str, float]]:
-    start_at = time.time() + 3  # both interpreters are up and connected by then
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "tests.pacer_process", json.dumps({
                 "database_url": database_url, "shared": shared, "sender": "telegram:7", "chats": chats,
-                "per_sender": per_sender, "per_chat": per_chat, "start_at": start_at,
+                "per_sender": per_sender, "per_chat": per_chat,
             })],
-            stdout=subprocess.PIPE,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )
         for chats in chats_per_process
     ]
+    for process in processes:
+        assert process.stdout.readline().strip() == "ready"
+    start_at = time.time() + 0.5
+    for process in processes:
+        process.stdin.write(f"{start_at}\n")
+        process.stdin.flush()
     sent: list[tuple[str, float]] = []
     for process in processes:
-        out, _ = process.communicate(timeout=60)
+        out, _ = process.communicate(timeout=90)
         assert process.returncode == 0
         sent.extend((chat, at) for chat, at in json.loads(out))
     return sorted(sent, key=lambda s: s[1])
@@ -67,7 +73,7 @@ async def test_two_processes_writing_into_one_chat_keep_its_pace(database_url):
     anna = [at for chat, at in sent if chat == "анна"]
     assert len(anna) == 6
     gaps = [b - a for a, b in zip(anna, anna[1:], strict=False)]
-    assert min(gaps) >= 0.5 * 0.98  # 2 a second into one chat
+    assert min(gaps) >= 0.5 / 0.95 - LATE_S - 0.01  # 2 a second into one chat; LATE_S: a busy loop
     # The busy chat did not hold the others back behind its own pace.
     others = [at for chat, at in sent if chat != "анна"]
     assert max(others) - min(others) < 1.5

@@ -3,7 +3,7 @@
 import asyncio
 import time
 
-from botcraft.channels.ratelimit import SendPacer
+from botcraft.channels.ratelimit import LATE_S, SendPacer
 
 
 async def test_one_chat_is_paced_and_others_are_not():
@@ -43,7 +43,8 @@ async def test_a_busy_chat_does_not_bunch_up_the_bots_other_sends():
         sent.append((chat, time.monotonic()))
 
     await asyncio.gather(*(send(c) for c in ["анна"] * 3 + [f"гость-{i}" for i in range(9)]))
+    # Slots are 0.105 s apart; a send may go out up to LATE_S after its slot (a busy loop).
     times = sorted(at for _, at in sent)
-    assert min(b - a for a, b in zip(times, times[1:])) >= 0.1 * 0.95
+    assert min(b - a for a, b in zip(times, times[1:])) >= 0.1 / 0.95 - LATE_S - 0.005
     anna = [at for chat, at in sent if chat == "анна"]
-    assert min(b - a for a, b in zip(anna, anna[1:])) >= 0.99
+    assert min(b - a for a, b in zip(anna, anna[1:])) >= 1 / 0.95 - LATE_S - 0.005
