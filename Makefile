@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SCREENSHOTS := test-artifacts/screenshots
 
-.PHONY: lock run test test-sqlite test-postgres fuzz bench lint migrate worker messages clean
+.PHONY: lock run test test-sqlite test-postgres fuzz bench chaos lint migrate worker messages clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ fuzz: $(STAMP)
 bench: $(STAMP)
 	@scripts/system-deps.sh bench
 	$(BIN)/python -m bench $(ARGS)
+
+# Two serve and two worker processes on PostgreSQL, killed at random (also part of `make bench`).
+chaos: $(STAMP)
+	@scripts/system-deps.sh bench
+	$(BIN)/python -m bench chaos
 
 lint: $(STAMP)
 	$(BIN)/ruff check botcraft tests bench

@@ -30,6 +30,8 @@ from botcraft.knowledge.health import embeddings_health
 from botcraft.knowledge.router import router as knowledge_router
 from botcraft.knowledge.upload import upload_too_large
 from botcraft.logs import configure_logging
+from botcraft.metrics.middleware import MetricsMiddleware
+from botcraft.metrics.router import router as metrics_router
 from botcraft.middleware import BodyLimit, BodySizeLimitMiddleware, RequestContextMiddleware
 from botcraft.notifications.router import router as notifications_router
 from botcraft.openapi import install_openapi
@@ -116,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, limit_for=body_limit)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(MetricsMiddleware)  # outermost: counts the 413s and 404s too
 
     app.include_router(auth_router)
     app.include_router(agents_router)
@@ -125,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(meta_webhooks_router)
     app.include_router(owner_router)
     app.include_router(notifications_router)
+    app.include_router(metrics_router)
 
     @app.get("/health", tags=["health"], response_model=HealthOut, responses={
         503: {"model": HealthOut, "description": "The database does not answer: `status` is degraded"}})

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     login_attempts_per_account_per_minute: int = Field(100, alias="LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE")
     login_attempts_per_address_per_minute: int = Field(100, alias="LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE")
     rate_limit_storage_uri: str = Field("memory://", alias="RATE_LIMIT_STORAGE_URI")
+    # Bearer token Prometheus must send to GET /metrics; empty: /metrics is open (keep it
+    # then on a network only the operator reaches).
+    metrics_token: str = Field("", alias="METRICS_TOKEN")
 
     # Telegram
     telegram_token: str = Field("", alias="TELEGRAM_TOKEN")

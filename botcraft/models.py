@@ -386,3 +386,11 @@ class OwnerAnswer(Base):
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+class SendPacing(Base):
+    """The next free send slot of a sender (`telegram:<agent>`) or a chat (`<sender>|<chat>`),
+    shared by every process on PostgreSQL (botcraft/channels/ratelimit.py)."""
+
+    __tablename__ = "send_pacing"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float(53))  # epoch seconds, the database's clock

@@ -18,14 +18,14 @@ if TYPE_CHECKING:
     from botcraft.channels.inbound import LastEventClock
     from botcraft.channels.manager import ChannelManager
     from botcraft.channels.platform_bot import PlatformBot
-    from botcraft.channels.ratelimit import SendPacer
+    from botcraft.channels.ratelimit import Pacer, SendPacer
     from botcraft.jobs.queue import Wakeup
 
 
 class Runtime:
     # Set by services.Background at start-up.
     channels: ChannelManager
-    pacer: SendPacer
+    pacer: Pacer
     last_event: LastEventClock
     # Wakes this process's idle workers when a job is committed.
     wakeup: Wakeup

@@ -11,7 +11,7 @@ from botcraft.channels import inbound, outbound
 from botcraft.channels.inbound import LastEventClock
 from botcraft.channels.manager import ChannelManager
 from botcraft.channels.platform_bot import PlatformBot
-from botcraft.channels.ratelimit import SendPacer
+from botcraft.channels.ratelimit import make_pacer
 from botcraft.channels.telegram_polling import PollingSupervisor
 from botcraft.jobs import kinds, queue
 from botcraft.jobs.registry import DEAD_HANDLERS, HANDLERS, DeadHandler, Handler
@@ -52,7 +52,7 @@ class Background:
         # Search by meaning: this process's embedder and vector index (None when off).
         self.meaning = meaning.install(runtime.settings)
         runtime.channels = self.manager
-        runtime.pacer = SendPacer()
+        runtime.pacer = make_pacer(runtime.db)
         runtime.last_event = LastEventClock()
         runtime.wakeup = queue.wakeup
         self.workers = WorkerPool(runtime, workers, concurrency=concurrency)

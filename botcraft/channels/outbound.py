@@ -24,6 +24,7 @@ from botcraft.dialogue.inbound import WINDOW_CLOSED, Outgoing, load_outgoing, re
 from botcraft.i18n import N_
 from botcraft.jobs.queue import ClaimedJob, complete_in
 from botcraft.jobs.registry import RetryLater
+from botcraft.metrics.instruments import SEND_ERRORS, SENDS
 from botcraft.models import Agent, ChannelState, utcnow
 from botcraft.runtime import Runtime
 
@@ -80,6 +81,7 @@ async def deliver(runtime: Runtime, channel: BaseChannel, ctx: ChannelContext | 
     try:
         sent_id = await channel.send_text(ctx, outgoing.chat_id, outgoing.text)
     except SendError as exc:
+        SEND_ERRORS.labels(channel.name, _error_kind(exc)).inc()
         if exc.blocked:
             await finish(status="failed", error=BLOCKED, blocked=True, needs_owner=attention.BLOCKED)
         elif exc.window_closed:
@@ -90,7 +92,16 @@ async def deliver(runtime: Runtime, channel: BaseChannel, ctx: ChannelContext | 
         else:
             await finish(status="failed", error=exc.reason)
         return
+    SENDS.labels(channel.name).inc()
     await finish(status="sent", channel_message_id=sent_id)
+
+
+def _error_kind(exc: SendError) -> str:
+    if exc.blocked:
+        return "blocked"
+    if exc.window_closed:
+        return "window_closed"
+    return "retry" if exc.retryable else "failed"
 
 
 async def deliver_message(runtime: Runtime, job: ClaimedJob) -> None:

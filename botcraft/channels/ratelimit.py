@@ -1,34 +1,134 @@
 """Outbound pacing per bot and per chat: a burst waits its turn instead of failing.
 
-Each key hands out send slots spaced 1/rate apart; a caller sleeps until its slot. Kept in
-the process: with several processes, each keeps its own pace (set the rates accordingly).
+A send takes a slot from its sender (bot token, phone number), spaced 1/rate apart, and
+only a slot at which its chat is free too: a chat that is busy makes its own message wait
+and ask again, without holding back the sender's other chats.
+
+Two places keep the slots, behind one call, `await runtime.pacer.wait(...)` (made by `make_pacer`):
+- `SendPacer`, in the process: a single `serve` on SQLite sends from one process.
+- `SharedSendPacer`, in PostgreSQL (`send_pacing` and `botcraft_reserve_send()`, migration
+  0005): with several `serve` and `worker` processes all sending for the same bots, each
+  slot is taken under the row's lock and timed by the database's clock, so the processes
+  together stay within the platform's rate.
+
+Both pace at HEADROOM of the configured rate: the platform counts sends when they arrive,
+after network and event-loop delays this side cannot see. That slack also bounds how late a
+send may go out after its slot: a process that wakes up later than LATE_S (its event loop
+was busy, its CPU taken) gives the slot up and takes a new one (up to MAX_LATE times),
+rather than going out together with the sends of the slots after it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from typing import Protocol
+
+from sqlalchemy import text
+
+from botcraft.db import Database
+
+HEADROOM = 0.95
+# Within the 1/HEADROOM - 1 = 52 ms of slack a second has at HEADROOM, with room for the
+# network after the check.
+LATE_S = 0.035
+# A process that is late every time still sends, after this many slots given up.
+MAX_LATE = 5
+# Rows of chats idle this long are deleted now and then (a chat's row only matters for a second).
+FORGET_AFTER_S = 600.0
+_FORGET_EVERY_S = 60.0
 
 
-class SendPacer:
-    def __init__(self) -> None:
-        self._next: dict[str, float] = {}
+def _interval(rate: float) -> float:
+    return 1.0 / (rate * HEADROOM)
 
-    def _reserve(self, key: str, rate: float, now: float) -> float:
-        slot = max(now, self._next.get(key, 0.0))
-        self._next[key] = slot + 1.0 / rate
-        return slot
 
+def _chat(sender_key: str, chat_key: str) -> str:
+    return f"{sender_key}|{chat_key}"
+
+
+class Pacer(Protocol):
     async def wait(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float) -> None:
         """Sleep until this message's turn: `per_sender` messages a second from one bot or
         number, `per_chat` a second into one chat."""
-        now = time.monotonic()
-        slot = max(
-            self._reserve(sender_key, per_sender, now),
-            self._reserve(f"{sender_key}|{chat_key}", per_chat, now),
-        )
-        if len(self._next) > 100_000:  # forget idle keys
-            self._next = {k: v for k, v in self._next.items() if v > now}
-        delay = slot - now
-        if delay > 0:
-            await asyncio.sleep(delay)
+
+
+class SendPacer:
+    """The slots of one process."""
+
+    def __init__(self) -> None:
+        self._next: dict[str, float] = {}
+
+    def _reserve(self, sender_key: str, chat: str, per_sender: float, per_chat: float, now: float) -> float:
+        """Seconds to wait: >= 0 with a slot taken, < 0 (minus the wait) when the chat is busy."""
+        start = max(now, self._next.get(sender_key, 0.0))
+        chat_free = self._next.get(chat, 0.0)
+        if chat_free > start:
+            return -(chat_free - now)
+        self._next[sender_key] = start + _interval(per_sender)
+        self._next[chat] = start + _interval(per_chat)
+        return start - now
+
+    async def wait(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float) -> None:
+        chat = _chat(sender_key, chat_key)
+        late = 0
+        while True:
+            now = time.monotonic()
+            delay = self._reserve(sender_key, chat, per_sender, per_chat, now)
+            if len(self._next) > 100_000:  # forget idle keys
+                self._next = {k: v for k, v in self._next.items() if v > now}
+            await asyncio.sleep(abs(delay))
+            if delay >= 0:
+                if time.monotonic() - (now + delay) <= LATE_S or late >= MAX_LATE:
+                    return
+                late += 1
+
+
+class SharedSendPacer:
+    """The slots of every process, in PostgreSQL: one round trip a slot."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._forgotten_at = time.monotonic()
+
+    async def wait(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float) -> None:
+        chat = _chat(sender_key, chat_key)
+        late = 0
+        while True:
+            # Autocommit: the bot's row is locked only while the function runs in the server,
+            # not until a COMMIT round trip from a process that may be busy with other work
+            # (every send of the bot would queue behind that process's event loop).
+            async with self.db.engine.connect() as conn:
+                autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                row = (
+                    await autocommit.execute(
+                        text("SELECT reserved, at FROM botcraft_reserve_send(:sender, :chat, :sender_s, :chat_s)"),
+                        {"sender": sender_key, "chat": chat, "sender_s": _interval(per_sender),
+                         "chat_s": _interval(per_chat)},
+                    )
+                ).one()
+            await self._forget_idle()
+            # Until an absolute time on the database's clock (the hosts' clocks are kept by
+            # NTP): however long the answer took to come back, the send is not moved later.
+            await asyncio.sleep(max(0.0, float(row.at) - time.time()))
+            if row.reserved:
+                if time.time() - float(row.at) <= LATE_S or late >= MAX_LATE:
+                    return
+                late += 1
+
+    async def _forget_idle(self) -> None:
+        if time.monotonic() - self._forgotten_at < _FORGET_EVERY_S:
+            return
+        self._forgotten_at = time.monotonic()
+        async with self.db.engine.connect() as conn:
+            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(
+                text("DELETE FROM send_pacing WHERE next_at < extract(epoch from clock_timestamp()) - :age"),
+                {"age": FORGET_AFTER_S},
+            )
+
+
+def make_pacer(db: Database) -> Pacer:
+    """A process's pacer: shared through the database on PostgreSQL (several processes send),
+    in the process on SQLite (one process does)."""
+    return SendPacer() if db.is_sqlite else SharedSendPacer(db)

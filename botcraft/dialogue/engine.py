@@ -25,6 +25,7 @@ from botcraft.knowledge import answers
 from botcraft.knowledge.search import Hit
 from botcraft.llm.base import Completion, LLMError, LLMProvider, TextDelta
 from botcraft.llm.openai_compat import OpenAICompatProvider
+from botcraft.metrics.instruments import TURNS
 from botcraft.models import Agent, Conversation, Message, utcnow
 from botcraft.runtime import Runtime
 
@@ -111,6 +112,22 @@ async def compose(
 ) -> Answer:
     """The answer to one message. `found` is the search step's reading of it (passages.find);
     without it the question is read again from `hits` alone."""
+    answer = await _compose(runtime, agent, question, history, hits, on_delta=on_delta, found=found, matched=matched)
+    TURNS.labels(answer.answered_by).inc()
+    return answer
+
+
+async def _compose(
+    runtime: Runtime,
+    agent: Agent,
+    question: str,
+    history: list[prompting.HistoryItem],
+    hits: list[Hit],
+    *,
+    on_delta: OnDelta | None,
+    found: passages.Found | None,
+    matched: answers.MatchedAnswer | None,
+) -> Answer:
     language = prompting.customer_language(question, agent.language)
     if prompting.is_greeting(question):
         return Answer(prompting.welcome(agent.name, agent.business_description, language),

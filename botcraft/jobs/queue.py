@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from botcraft import backoff
 from botcraft.db import Database, after_commit
+from botcraft.metrics.instruments import JOB_CLAIM_LATENCY
 from botcraft.models import Job, utcnow
 
 QUEUED, RUNNING, DONE, DEAD = "queued", "running", "done", "dead"
@@ -138,9 +139,11 @@ async def claim(db: Database, worker_id: str, *, limit: int, lease_seconds: floa
             lease_expires_at=now + timedelta(seconds=lease_seconds),
             attempts=Job.attempts + 1,
         )
-        .returning(Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts)
+        .returning(Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts, Job.run_at)
     )
     rows = await db.run(partial(_rows, statement=statement))
+    for row in rows:
+        JOB_CLAIM_LATENCY.labels(row[1]).observe(max(0.0, (now - row[5]).total_seconds()))
     return [
         ClaimedJob(id=r[0], kind=r[1], payload=r[2], attempts=r[3], max_attempts=r[4], worker_id=worker_id)
         for r in sorted(rows, key=lambda r: r[0])

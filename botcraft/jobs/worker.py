@@ -20,6 +20,7 @@ import structlog
 
 from botcraft.jobs import queue
 from botcraft.jobs.registry import DEAD_HANDLERS, HANDLERS, PermanentJobError, RetryLater
+from botcraft.metrics.instruments import JOBS_FINISHED
 from botcraft.runtime import Runtime
 
 log = structlog.get_logger("botcraft.jobs")
@@ -96,7 +97,11 @@ class Worker:
         except PermanentJobError as exc:
             await self._fail(job, str(exc), retry=False)
         except RetryLater as exc:
-            await queue.fail(self.runtime.db, job, self.id, str(exc), retry=True, delay_seconds=exc.seconds)
+            outcome = await queue.fail(self.runtime.db, job, self.id, str(exc), retry=True, delay_seconds=exc.seconds)
+            JOBS_FINISHED.labels(job.kind, "dead" if outcome == queue.DEAD else "retry").inc()
+            if outcome == queue.DEAD:  # asked to wait once too often: the same trace as any death
+                log.error("job_dead", attempts=job.attempts, error=str(exc))
+                await self._after_death(job.kind, job.payload, str(exc))
         except Exception as exc:  # noqa: BLE001 - any failure is recorded on the job
             detail = f"{type(exc).__name__}: {exc}"
             log.warning("job_failed", attempt=job.attempts, error=detail, tb=traceback.format_exc(limit=5))
@@ -105,11 +110,13 @@ class Worker:
             if not job.completed:
                 with contextlib.suppress(queue.LeaseLost):  # another worker holds it: theirs to finish
                     await self.runtime.db.run(functools.partial(queue.complete_in, job=job))
+            JOBS_FINISHED.labels(job.kind, "done").inc()
         finally:
             structlog.contextvars.unbind_contextvars("job_id", "job_kind")
 
     async def _fail(self, job: queue.ClaimedJob, error: str, *, retry: bool) -> None:
         outcome = await queue.fail(self.runtime.db, job, self.id, error, retry=retry)
+        JOBS_FINISHED.labels(job.kind, "dead" if outcome == queue.DEAD else "retry").inc()
         if outcome == queue.DEAD:
             log.error("job_dead", attempts=job.attempts, error=error)
             await self._after_death(job.kind, job.payload, error)

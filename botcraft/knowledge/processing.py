@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import sys
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -111,7 +112,8 @@ async def process_document(runtime: Runtime, job: ClaimedJob) -> None:
 
     limits = ParseLimits(max_pages=runtime.settings.max_document_pages,
                          time_limit_s=runtime.settings.document_time_limit_seconds)
-    out = tmp_dir(runtime.settings.data_dir) / f"chunks-{document_id}-{job.id}.jsonl"
+    # Its own file per attempt: a worker whose lease ran out may still be writing its own.
+    out = tmp_dir(runtime.settings.data_dir) / f"chunks-{document_id}-{job.id}-{secrets.token_hex(4)}.jsonl"
     try:
         try:
             if not path.exists():

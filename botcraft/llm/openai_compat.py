@@ -39,6 +39,7 @@ from botcraft.llm.base import (
     StreamEvent,
     TextDelta,
 )
+from botcraft.metrics.instruments import LLM_ERRORS, LLM_LATENCY
 from botcraft.netguard import BlockedAddress, public_only_client
 
 __all__ = ["OpenAICompatProvider", "aclose_clients"]
@@ -128,7 +129,14 @@ class OpenAICompatProvider(LLMProvider):
                                          options={"timeout": limits})
             return self._to_completion(response)
 
-        return await self._with_retries(attempt)
+        started = time.perf_counter()
+        try:
+            return await self._with_retries(attempt)
+        except LLMError as exc:
+            LLM_ERRORS.labels(exc.code).inc()
+            raise
+        finally:
+            LLM_LATENCY.labels("complete").observe(time.perf_counter() - started)
 
     async def stream(
         self,
@@ -136,6 +144,19 @@ class OpenAICompatProvider(LLMProvider):
         *,
         temperature: float | None = None,
         max_tokens: int | None = None,
+    ) -> AsyncIterator[StreamEvent]:
+        started = time.perf_counter()
+        try:
+            async for event in self._stream(messages, temperature, max_tokens):
+                yield event
+        except LLMError as exc:
+            LLM_ERRORS.labels(exc.code).inc()
+            raise
+        finally:
+            LLM_LATENCY.labels("stream").observe(time.perf_counter() - started)
+
+    async def _stream(
+        self, messages: Sequence[ChatMessage], temperature: float | None, max_tokens: int | None
     ) -> AsyncIterator[StreamEvent]:
         request = self._request(messages, temperature, max_tokens)
         request["stream"] = True

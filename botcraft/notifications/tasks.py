@@ -19,6 +19,7 @@ from botcraft.channels.ratelimit import SendPacer
 from botcraft.jobs.kinds import NOTIFY_OWNER
 from botcraft.jobs.queue import ClaimedJob, enqueue
 from botcraft.jobs.registry import RetryLater
+from botcraft.metrics.instruments import NOTIFICATIONS
 from botcraft.models import Agent, Conversation, Message, Notification, User, utcnow
 from botcraft.notifications.mail import MailNotConfigured, send_mail
 from botcraft.notifications.schedule import MAX_ATTEMPTS
@@ -173,6 +174,7 @@ async def _mark(runtime: Runtime, notification_id: int, *, state: str, channel: 
         if notice is None:
             return
         notice.state, notice.error = state, error
+        NOTIFICATIONS.labels(channel or notice.channel or "none", state).inc()
         if channel:
             notice.channel, notice.sent_at = channel, utcnow()
         if chat_id is not None:

@@ -3,7 +3,7 @@
 import asyncio
 import time
 
-from botcraft.channels.ratelimit import SendPacer
+from botcraft.channels.ratelimit import LATE_S, SendPacer
 
 
 async def test_one_chat_is_paced_and_others_are_not():
@@ -30,3 +30,21 @@ async def test_the_sender_limit_spaces_a_burst_across_chats():
     started = time.monotonic()
     await asyncio.gather(*(pacer.wait("bot", f"chat-{i}", per_sender=20, per_chat=100) for i in range(5)))
     assert time.monotonic() - started >= 0.19  # 5 messages at 20 a second
+
+
+async def test_a_busy_chat_does_not_bunch_up_the_bots_other_sends():
+    # One customer gets three answers (1 a second into a chat), nine others one each, from a
+    # bot allowed 10 a second: every send of the bot stays a tenth of a second from the next.
+    pacer = SendPacer()
+    sent: list[tuple[str, float]] = []
+
+    async def send(chat: str) -> None:
+        await pacer.wait("bot", chat, per_sender=10, per_chat=1)
+        sent.append((chat, time.monotonic()))
+
+    await asyncio.gather(*(send(c) for c in ["анна"] * 3 + [f"гость-{i}" for i in range(9)]))
+    # Slots are 0.105 s apart; a send may go out up to LATE_S after its slot (a busy loop).
+    times = sorted(at for _, at in sent)
+    assert min(b - a for a, b in zip(times, times[1:])) >= 0.1 / 0.95 - LATE_S - 0.005
+    anna = [at for chat, at in sent if chat == "анна"]
+    assert min(b - a for a, b in zip(anna, anna[1:])) >= 1 / 0.95 - LATE_S - 0.005

@@ -1,0 +1,41 @@
+"""A sending process for the shared-pacing tests: `python -m tests.pacer_process SPEC_JSON`.
+
+Says "ready", reads the wall-clock time to start at from stdin (so that several processes
+start together however long each took to start up), then takes a slot for each (sender, chat) of the spec from the pacer the
+process would use in production, and prints when each wait ended, as JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+
+from botcraft.channels.ratelimit import SendPacer, SharedSendPacer
+from botcraft.db import Database
+
+
+async def main(spec: dict) -> None:
+    db = Database(spec["database_url"])
+    pacer = SharedSendPacer(db) if spec["shared"] else SendPacer()
+    sent: list[tuple[str, float]] = []
+
+    async def send(chat: str) -> None:
+        await pacer.wait(spec["sender"], chat, per_sender=spec["per_sender"], per_chat=spec["per_chat"])
+        sent.append((chat, time.time()))
+
+    async with db.engine.connect():
+        pass  # connected and warm before the start
+    print("ready", flush=True)
+    start_at = float(await asyncio.to_thread(sys.stdin.readline))
+    await asyncio.sleep(max(0.0, start_at - time.time()))
+    try:
+        await asyncio.gather(*(send(chat) for chat in spec["chats"]))
+    finally:
+        await db.dispose()
+    print(json.dumps(sent), flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(json.loads(sys.argv[1])))
