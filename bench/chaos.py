@@ -43,7 +43,7 @@ from typing import Any
 
 import httpx
 
-from bench.channels_e2e import _fake_llm, _seed_knowledge, telegram_update, whatsapp_message
+from bench.channels_e2e import _fake_llm, _seed_botcraft, telegram_update, whatsapp_message
 from bench.channels_ingress import APP_SECRET, PASSWORD, _app_env
 from bench.common import (
     PYTHON,
@@ -290,7 +290,7 @@ def _set_up(fleet: Fleet, tg: Any, graph: Any, url: str) -> tuple[dict[str, str]
             "whatsapp": {"access_token": wa_token, "phone_number_id": phone_number_id}})
         if r.status_code >= 400:
             raise RuntimeError(f"connecting channels failed: {r.status_code} {r.text}")
-        run_async(_seed_knowledge(url, agent_id))
+        run_async(_seed_botcraft(url, agent_id))
         agents.append({"agent_id": agent_id, "token": token, "secret": tg.webhook(token)["secret_token"],
                        "phone_number_id": phone_number_id})
     return headers, agents
