@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from botcraft.crypto import decrypt, encrypt, mask
 from botcraft.i18n import N_
+from botcraft.inputs import Input
 
 TELEGRAM_TOKEN_RE = re.compile(r"^\d{5,12}:[A-Za-z0-9_-]{30,64}$")
 _DIGITS_RE = re.compile(r"^\d{5,32}$")
@@ -26,7 +27,7 @@ SECRET_FIELDS: dict[str, tuple[str, ...]] = {
 CHANNELS = tuple(SECRET_FIELDS)
 
 
-class _Strict(BaseModel):
+class _Strict(Input):
     model_config = ConfigDict(extra="forbid")
 
 

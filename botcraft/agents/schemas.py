@@ -6,10 +6,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from botcraft.i18n import N_
+from botcraft.inputs import Input
 from botcraft.netguard import url_problem
 
 
-class _AgentFields(BaseModel):
+class _AgentFields(Input):
     business_description: str = Field(default="", max_length=4000)
     capabilities: str = Field(default="", max_length=2000)
     tone: str = Field(default="", max_length=200)

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from botcraft.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from botcraft.i18n import N_
+from botcraft.inputs import Input
 
 
 def normalise_email(value: str) -> str:
@@ -18,7 +19,7 @@ def normalise_email(value: str) -> str:
     return result.normalized.lower()
 
 
-class EmailCredentials(BaseModel):
+class EmailCredentials(Input):
     email: str = Field(max_length=320)
     password: str = Field(min_length=1, max_length=MAX_LENGTH)
 
@@ -40,7 +41,7 @@ class Registration(EmailCredentials):
         return value
 
 
-class TelegramLogin(BaseModel):
+class TelegramLogin(Input):
     init_data: str = Field(alias="initData", min_length=1, max_length=8192)
     model_config = ConfigDict(populate_by_name=True)
 

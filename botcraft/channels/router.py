@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from sqlalchemy import select
 
 from botcraft.agents.service import get_owned, list_for
@@ -21,6 +20,7 @@ from botcraft.channels.telegram_parse import MissingUpdateIdError
 from botcraft.db import DatabaseDep, RowId, SessionDep
 from botcraft.errors import AppError, NotFound, Unauthorized
 from botcraft.i18n import N_
+from botcraft.inputs import Input
 from botcraft.jsonbody import load_json_body
 from botcraft.models import Agent
 from botcraft.openapi import errors, webhook_body
@@ -69,7 +69,7 @@ async def telegram_webhook(request: Request, db: DatabaseDep) -> JSONResponse:
     return JSONResponse({"ok": True})
 
 
-class ChannelSelector(BaseModel):
+class ChannelSelector(Input):
     agent_id: RowId | None = None
     channel: str | None = None
 

@@ -76,7 +76,9 @@ class Inbound:
 
     @property
     def stored_text(self) -> str:
-        return self.text or f"[{_MEDIA_LABELS.get(self.media_kind or '', 'вложение')}]"
+        # PostgreSQL cannot store NUL in text; a customer's message must not fail on one.
+        text = self.text or f"[{_MEDIA_LABELS.get(self.media_kind or '', 'вложение')}]"
+        return text.replace("\x00", "")
 
 
 @dataclass(frozen=True, slots=True)

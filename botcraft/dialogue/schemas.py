@@ -7,9 +7,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from botcraft.db import RowId
 from botcraft.i18n import N_, StoredText
+from botcraft.inputs import Input
 
 
-class _Text(BaseModel):
+class _Text(Input):
     @field_validator("message", "text", check_fields=False)
     @classmethod
     def _not_blank(cls, value: str) -> str:
@@ -82,7 +83,7 @@ class MessageOut(BaseModel):
     created_at: datetime
 
 
-class ModeIn(BaseModel):
+class ModeIn(Input):
     mode: Literal["bot", "human"]
 
 

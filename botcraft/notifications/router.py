@@ -13,6 +13,7 @@ from botcraft.agents.service import get_owned, list_for
 from botcraft.auth.deps import CurrentUser, SettingsDep
 from botcraft.db import RowId, SessionDep
 from botcraft.errors import AppError, Conflict
+from botcraft.inputs import Input
 from botcraft.models import NotificationSetting
 from botcraft.notifications.linking import make_token
 from botcraft.notifications.telegram import platform_client
@@ -36,7 +37,7 @@ class NotificationSettingsOut(BaseModel):
     agents: list[AgentNotifications]
 
 
-class EnabledIn(BaseModel):
+class EnabledIn(Input):
     enabled: bool
 
 

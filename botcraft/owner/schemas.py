@@ -5,11 +5,12 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
 from botcraft.i18n import N_
+from botcraft.inputs import Input
 
 MAX_PHRASINGS = 20
 
 
-class AnswerIn(BaseModel):
+class AnswerIn(Input):
     """A Q&A pair: `question` (one phrasing) and/or `questions` (several), and the answer."""
 
     question: str | None = Field(None, max_length=500)
@@ -58,7 +59,7 @@ class AnswerOut(BaseModel):
         return self.questions[0] if self.questions else ""
 
 
-class SendIn(BaseModel):
+class SendIn(Input):
     conversation_ids: list[int] = Field(min_length=1, max_length=200)
 
 

@@ -116,3 +116,25 @@ async def test_null_clears_the_fields_that_may_be_empty(client, owner):
     assert cleared.status_code == 200, cleared.text
     assert cleared.json()["llm"]["model"] is None
     assert "Цветочная лавка" in cleared.json()["system_prompt"]  # regenerated, not empty
+
+
+@pytest.mark.parametrize(("method", "path", "body", "field"), [
+    ("post", "/api/conversations/{conversation_id}/messages", {"text": "Добрый\x00день"}, "text"),
+    ("post", "/api/agents/{agent_id}/answers", {"question": "Есть парковка?", "answer": "Да\x00"}, "answer"),
+    ("put", "/api/agents/{agent_id}", {"name": "Кофейня\x00"}, "name"),
+    ("post", "/api/agents/{agent_id}/chat", {"message": "Сколько\x00стоит доставка?"}, "message"),
+])
+async def test_text_with_a_nul_character_is_422_naming_the_field_and_stores_nothing(
+        client, owner, method, path, body, field):
+    """PostgreSQL cannot store NUL in text: it is refused in words on both databases, not a 500."""
+    headers, ids = owner
+    before = (await client.get(f"/api/agents/{ids['agent_id']}", headers=headers)).json()
+    response = await client.request(method, path.format(**ids), headers=headers, json=body)
+    assert response.status_code == 422, response.text
+    error = response.json()
+    assert error["errors"][0]["field"] == field
+    assert "NUL" in error["errors"][0]["message"] and "не должно" in error["errors"][0]["message"]
+    after = (await client.get(f"/api/agents/{ids['agent_id']}", headers=headers)).json()
+    assert after["name"] == before["name"]
+    answers = await client.get(f"/api/agents/{ids['agent_id']}/answers", headers=headers)
+    assert all("\x00" not in pair["answer"] for pair in answers.json())

@@ -302,6 +302,19 @@ async def test_a_message_that_cannot_be_processed_is_handed_over_not_lost(client
     assert len(meta.sent_messages(whatsapp)) == 1  # one hand-over, however often the job was tried
 
 
+async def test_a_message_with_a_nul_character_is_stored_and_answered(client, shop, meta, whatsapp):
+    """PostgreSQL cannot store NUL in text; a customer who sends one still gets an answer."""
+    headers, agent_id = shop
+    body = wa_text(whatsapp, "79165550002", "Сколько стоит маникюр?\u0000", "wamid.NUL")
+    assert (await post_signed(client, "/webhook/whatsapp", body, WA_SECRET)).status_code == 200
+    sent = await until(lambda: _sends(meta, whatsapp), timeout=30)
+    assert sent[0]["to"] == "79165550002" and "передал" not in sent[0]["text"]
+    conversations = (await client.get(f"/api/agents/{agent_id}/conversations", headers=headers)).json()
+    [conversation] = [c for c in conversations["items"] if c["external_chat_id"] == "79165550002"]
+    messages = (await client.get(f"/api/conversations/{conversation['id']}/messages", headers=headers)).json()
+    assert [m["text"] for m in messages if m["direction"] == "in"] == ["Сколько стоит маникюр?"]
+
+
 async def test_an_answer_that_cannot_be_sent_shows_as_failed_and_flags_the_conversation(
         client, shop, meta, whatsapp, app, monkeypatch):
     headers, agent_id = shop
