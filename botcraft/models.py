@@ -178,9 +178,11 @@ class Chunk(Base):
     """A retrievable passage. Indexed by chunks_fts (SQLite) or search_tsv (PostgreSQL)."""
 
     __tablename__ = "chunks"
+    # Also serves lookups by document alone; a span's rows and a document's first rows in order.
+    __table_args__ = (Index("ix_chunks_document_ordinal", "document_id", "ordinal"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
     agent_id: Mapped[int] = mapped_column(Integer, index=True)
     ordinal: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)

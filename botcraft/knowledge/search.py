@@ -90,6 +90,8 @@ class Hit:
     similarity: float | None = None
     # Set by search: found by meaning at or above the model's calibrated threshold.
     close_in_meaning: bool = False
+    # The chunk's place in its document: fusion finds which span found by meaning holds it.
+    ordinal: int | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {"chunk_id": self.chunk_id, "score": round(self.score, 4), "text": self.text,
@@ -98,7 +100,7 @@ class Hit:
                 "close_in_meaning": self.close_in_meaning}
 
 
-_COLUMNS = "c.id, f.score, c.text, c.document_id, d.filename, c.page, c.sheet, c.row_start, c.row_end"
+_COLUMNS = "c.id, f.score, c.text, c.document_id, d.filename, c.page, c.sheet, c.row_start, c.row_end, c.ordinal"
 
 # Fast path: FTS5 ranks inside its own index and only the best rows are joined. Joining
 # every match first (to filter by agent) costs a row lookup per match, which is most of
@@ -133,7 +135,7 @@ _SQLITE_EXACT = text(
 _POSTGRES = text(
     """
     SELECT c.id, ts_rank(c.search_tsv, q, 1) AS score, c.text, c.document_id, d.filename,
-           c.page, c.sheet, c.row_start, c.row_end
+           c.page, c.sheet, c.row_start, c.row_end, c.ordinal
     FROM chunks c
     JOIN documents d ON d.id = c.document_id,
          to_tsquery('simple', :match) AS q
@@ -172,7 +174,6 @@ async def search(
 async def _fuse(session: AsyncSession, words: list[Hit], found: list[meaning.MeaningMatch], limit: int) -> list[Hit]:
     """Reciprocal rank fusion of the word hits and the spans found by meaning; exact for the
     best `limit` (spans found by meaning alone past those are not read)."""
-    positions = await _ordinals(session, [h.chunk_id for h in words])
     scores: dict[int, float] = {}
     hits: dict[int, Hit] = {}
     for rank, hit in enumerate(words, start=1):
@@ -181,8 +182,8 @@ async def _fuse(session: AsyncSession, words: list[Hit], found: list[meaning.Mea
     unmatched: list[tuple[int, meaning.MeaningMatch]] = []
     for rank, match in enumerate(found, start=1):
         span = match.span
-        inside = [h for h in words if positions.get(h.chunk_id, (None, -1))[0] == span.document_id
-                  and span.ordinal_start <= positions[h.chunk_id][1] <= span.ordinal_end]
+        inside = [h for h in words if h.source.document_id == span.document_id and h.ordinal is not None
+                  and span.ordinal_start <= h.ordinal <= span.ordinal_end]
         if not inside:
             unmatched.append((rank, match))
             continue
@@ -204,13 +205,6 @@ async def _fuse(session: AsyncSession, words: list[Hit], found: list[meaning.Mea
         scores[span_hit.chunk_id] = 1.0 / (_RRF_K + rank)
     ordered = sorted(hits, key=lambda chunk_id: -scores[chunk_id])
     return [replace(hits[c], score=scores[c]) for c in ordered]
-
-
-async def _ordinals(session: AsyncSession, chunk_ids: list[int]) -> dict[int, tuple[int, int]]:
-    if not chunk_ids:
-        return {}
-    rows = await session.execute(select(Chunk.id, Chunk.document_id, Chunk.ordinal).where(Chunk.id.in_(chunk_ids)))
-    return {r[0]: (r[1], r[2]) for r in rows}
 
 
 async def _span_hits(session: AsyncSession, matches: list[meaning.MeaningMatch]) -> list[Hit | None]:
@@ -251,6 +245,7 @@ def _span_hit(match: meaning.MeaningMatch, rows: list[Any]) -> Hit | None:
         found_by=("meaning",),
         similarity=span.similarity,
         close_in_meaning=match.close,
+        ordinal=first[1],
     )
 
 
@@ -279,6 +274,7 @@ async def _word_search(
             text=row[2],
             source=Source(document_id=row[3], filename=row[4], page=row[5], sheet=row[6],
                           row_start=row[7], row_end=row[8]),
+            ordinal=row[9],
         )
         for row in rows
     ]
