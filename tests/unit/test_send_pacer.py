@@ -3,7 +3,7 @@
 import asyncio
 import time
 
-from botcraft.channels.ratelimit import LATE_S, SendPacer
+from botcraft.channels.ratelimit import CHAT_SLACK_S, LATE_S, SendPacer
 
 
 async def test_one_chat_is_paced_and_others_are_not():
@@ -47,4 +47,27 @@ async def test_a_busy_chat_does_not_bunch_up_the_bots_other_sends():
     times = sorted(at for _, at in sent)
     assert min(b - a for a, b in zip(times, times[1:])) >= 0.1 / 0.95 - LATE_S - 0.005
     anna = [at for chat, at in sent if chat == "анна"]
-    assert min(b - a for a, b in zip(anna, anna[1:])) >= 1 / 0.95 - LATE_S - 0.005
+    assert min(b - a for a, b in zip(anna, anna[1:])) >= 1 / 0.95 + CHAT_SLACK_S - LATE_S - 0.005
+
+
+async def test_a_send_that_goes_out_late_moves_its_chats_next_slot_past_itself(monkeypatch):
+    """A send that wakes up late every time goes out after MAX_LATE slots; the chat's next
+    message, on time again, still waits a whole interval after it."""
+    import types
+
+    import botcraft.channels.ratelimit as ratelimit
+
+    real_sleep = asyncio.sleep
+    loaded = True
+
+    async def sleep(seconds: float) -> None:
+        await real_sleep(seconds + (0.1 if loaded else 0.0))
+
+    monkeypatch.setattr(ratelimit, "asyncio", types.SimpleNamespace(sleep=sleep))
+    pacer = SendPacer()
+    await pacer.wait("bot", "анна", per_sender=1000, per_chat=10)
+    first = time.monotonic()
+    loaded = False
+    await pacer.wait("bot", "анна", per_sender=1000, per_chat=10)
+    second = time.monotonic()
+    assert second - first >= 1 / (10 * 0.95) + CHAT_SLACK_S - 0.005
