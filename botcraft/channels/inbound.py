@@ -172,7 +172,8 @@ async def hand_over_dead_event(runtime: Runtime, payload: dict[str, Any], error:
             question = select(Message.id).where(Message.agent_id == agent.id, Message.channel == channel_name,
                                                 Message.channel_message_id == inbound.channel_message_id)
             unsent = await session.scalar(
-                select(Message.id).where(Message.status == "queued", Message.reply_to_id.in_(question)))
+                select(Message.id).where(Message.status.in_(("queued", dialogue.SENDING)),
+                                         Message.reply_to_id.in_(question)))
     if unsent is not None:
         await outbound.give_up(runtime, unsent, error)
     log.warning("message_handed_over_after_failure", agent_id=agent.id, channel=channel_name, error=error[:200])

@@ -3,12 +3,16 @@
 `deliver()` is called by the inbound job right after the answer is stored (the same job, no
 second one) and by the `deliver_message` job (the owner's own replies). Bot answers and the
 owner's replies get the same pacing (channels/ratelimit.py), retries and error handling. The
-result and the job's completion are one write, so a job that finished has recorded its send;
-a job that died before that sends again (at least once; the answer itself is stored once).
+result and the job's completion are one write, so a job that finished has recorded its send.
+Just before the request the answer is marked `sending` (dialogue.inbound.begin_send_in): a
+job killed in the middle of a send is not resent by its next attempt, which asks the owner
+to check instead. A customer gets an answer once; only a kill in the instant between that
+mark and the request leaving can lose one, and then the owner is told.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -20,7 +24,15 @@ from sqlalchemy.engine import Connection
 from botcraft.channels.base import BaseChannel, ChannelContext, SendError
 from botcraft.channels.manager import context_for
 from botcraft.dialogue import attention
-from botcraft.dialogue.inbound import WINDOW_CLOSED, Outgoing, load_outgoing, record_delivery
+from botcraft.dialogue.inbound import (
+    SEND_INTERRUPTED,
+    WINDOW_CLOSED,
+    Outgoing,
+    begin_send_in,
+    load_outgoing,
+    record_delivery,
+    retry_send_in,
+)
 from botcraft.i18n import N_
 from botcraft.jobs.queue import ClaimedJob, complete_in
 from botcraft.jobs.registry import RetryLater
@@ -63,6 +75,10 @@ async def deliver(runtime: Runtime, channel: BaseChannel, ctx: ChannelContext | 
     agent_id = ctx.agent_id if ctx is not None else agent_id
     assert agent_id is not None
     finish = partial(_finish, runtime, job, agent_id, channel.name, outgoing)
+    if outgoing.interrupted:
+        log.warning("send_interrupted", message_id=outgoing.message_id)
+        await finish(status="sent", error=SEND_INTERRUPTED, needs_owner=attention.SEND_INTERRUPTED)
+        return
     if outgoing.blocked:
         await finish(status="failed", error=BLOCKED)
         return
@@ -78,6 +94,10 @@ async def deliver(runtime: Runtime, channel: BaseChannel, ctx: ChannelContext | 
 
     per_sender, per_chat = channel.send_rates()
     await runtime.pacer.wait(channel.rate_key(ctx), outgoing.chat_id, per_sender=per_sender, per_chat=per_chat)
+    if not await runtime.db.run(partial(begin_send_in, message_id=outgoing.message_id)):
+        if job is not None:
+            await runtime.db.run(partial(complete_in, job=job))
+        return  # no longer queued: sent or given up by another attempt
     try:
         sent_id = await channel.send_text(ctx, outgoing.chat_id, outgoing.text)
     except SendError as exc:
@@ -88,10 +108,16 @@ async def deliver(runtime: Runtime, channel: BaseChannel, ctx: ChannelContext | 
             await finish(status="failed", error=WINDOW_CLOSED, needs_owner=attention.WINDOW_CLOSED)
         elif exc.retryable and job is not None and job.attempts < job.max_attempts:
             log.info("send_retry", reason=exc.reason, retry_after=exc.retry_after)
+            await runtime.db.run(partial(retry_send_in, message_id=outgoing.message_id))
             raise RetryLater(exc.reason, seconds=exc.retry_after) from exc
         else:
             await finish(status="failed", error=exc.reason)
         return
+    except BaseException:
+        # Not an answer from the platform (a bug, a shutdown cancelling the job): nothing says the
+        # answer went out, so it is queued again for the job's next attempt rather than given up.
+        await asyncio.shield(runtime.db.run(partial(retry_send_in, message_id=outgoing.message_id)))
+        raise
     SENDS.labels(channel.name).inc()
     await finish(status="sent", channel_message_id=sent_id)
 
@@ -125,12 +151,17 @@ async def give_up_delivery(runtime: Runtime, payload: dict[str, Any], error: str
 
 
 async def give_up(runtime: Runtime, message_id: int, error: str) -> None:
-    """Mark a stored answer that is still `queued` as failed (its job died), flagging its conversation."""
+    """Mark a stored answer that is still `queued` as failed (its job died), flagging its conversation.
+    One cut off while `sending` is marked sent, and the owner asked to check it."""
     loaded = await runtime.db.run(partial(_load, message_id=message_id), write=False)
     if loaded is None:
         return  # sent after all, or gone
     outgoing, agent, channel_name = loaded
     log.warning("delivery_given_up", message_id=message_id, error=error[:200])
+    if outgoing.interrupted:  # it may well have gone out: not "failed", but the owner checks
+        await _finish(runtime, None, agent.id, channel_name, outgoing, status="sent", error=SEND_INTERRUPTED,
+                      needs_owner=attention.SEND_INTERRUPTED)
+        return
     await _finish(runtime, None, agent.id, channel_name, outgoing, status="failed", error=NOT_DELIVERED,
                   needs_owner=attention.DELIVERY_FAILED)
 

@@ -23,6 +23,7 @@ BLOCKED = "blocked"
 WINDOW_CLOSED = "window_closed"
 PROCESSING_FAILED = "processing_failed"
 DELIVERY_FAILED = "delivery_failed"
+SEND_INTERRUPTED = "send_interrupted"
 WAITING = "waiting"
 
 

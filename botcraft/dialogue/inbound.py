@@ -49,8 +49,15 @@ WINDOW_CLOSED = N_(
     "channel then allows only pre-approved template messages."
 )
 BLOCKED_BY_CUSTOMER = N_("The customer has blocked the bot: messages to them are no longer delivered.")
+# An answer being handed to the platform right now: `queued` → `sending` → `sent`. A job that
+# finds its answer still `sending` was killed in the middle of the send (see begin_send_in).
+SENDING = "sending"
+SEND_INTERRUPTED = N_(
+    "The server restarted while this answer was being sent. It was not sent again, so that the customer "
+    "does not get it twice, but it may not have reached them: please check the conversation."
+)
 # A status never moves backwards (a late "delivered" after "read" changes nothing).
-_STATUS_RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
+_STATUS_RANK = {"queued": 0, SENDING: 0, "sent": 1, "delivered": 2, "read": 3}
 _MEDIA_LABELS = {
     "voice": "голосовое сообщение", "audio": "аудио", "video": "видео", "video_note": "видеосообщение",
     "sticker": "стикер", "document": "файл", "image": "фото", "animation": "GIF", "location": "геопозиция",
@@ -91,6 +98,8 @@ class Outgoing:
     text: str
     blocked: bool = False
     last_customer_message_at: datetime | None = None
+    # Still `sending`: an earlier attempt was killed while it handed the answer to the platform.
+    interrupted: bool = False
 
 
 @dataclass(slots=True)
@@ -146,11 +155,12 @@ def load_conversation(connection: Connection, agent_id: int, channel: str, chat_
         if inbound is not None:
             state.stored_before = True
             reply = connection.execute(
-                select(Message.id, Message.text).where(Message.reply_to_id == inbound.id, Message.status == "queued")
+                select(Message.id, Message.text, Message.status)
+                .where(Message.reply_to_id == inbound.id, Message.status.in_(("queued", SENDING)))
             ).first()
             if reply is not None:
                 state.stored_reply = Outgoing(reply.id, row.id, chat_id, reply.text, bool(row.blocked),
-                                              row.last_customer_message_at)
+                                              row.last_customer_message_at, interrupted=reply.status == SENDING)
     return state
 
 
@@ -287,20 +297,40 @@ def record_delivery(connection: Connection, outgoing: Outgoing, *, status: str, 
                              handed_over=bool(question and question.author == "bot"))
 
 
+def begin_send_in(connection: Connection, message_id: int) -> bool:
+    """Mark a queued answer `sending`, just before it goes to the platform (a unit of its own).
+
+    Neither Telegram nor the Graph API takes an idempotency key, so a process killed between
+    the platform accepting an answer and our record of it cannot know whether it went out.
+    The mark makes that case visible: a later attempt that finds it does not send again (the
+    platform almost surely has it: the mark is committed only as the request leaves), and
+    the owner is asked to check instead. False when the answer is no longer queued.
+    """
+    result = connection.execute(update(Message).where(Message.id == message_id, Message.status == "queued")
+                                .values(status=SENDING))
+    return bool(result.rowcount)
+
+
+def retry_send_in(connection: Connection, message_id: int) -> None:
+    """The platform refused the send for now (429, 5xx): the answer is queued again, to be resent."""
+    connection.execute(update(Message).where(Message.id == message_id, Message.status == SENDING)
+                       .values(status="queued"))
+
+
 def load_outgoing(connection: Connection, message_id: int) -> tuple[Outgoing, int, str] | None:
     """A queued answer (the owner's reply, or a bot answer whose send is retried): the answer,
     its agent id and its channel; None when it was sent before or is gone."""
     row = connection.execute(
-        select(Message.id, Message.text, Message.agent_id, Conversation.id.label("conversation_id"),
+        select(Message.id, Message.text, Message.status, Message.agent_id, Conversation.id.label("conversation_id"),
                Conversation.channel, Conversation.external_chat_id, Conversation.blocked,
                Conversation.last_customer_message_at)
         .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(Message.id == message_id, Message.status == "queued")
+        .where(Message.id == message_id, Message.status.in_(("queued", SENDING)))
     ).first()
     if row is None:
         return None
     outgoing = Outgoing(row.id, row.conversation_id, row.external_chat_id, row.text, bool(row.blocked),
-                        row.last_customer_message_at)
+                        row.last_customer_message_at, interrupted=row.status == SENDING)
     return outgoing, row.agent_id, row.channel
 
 

@@ -20,6 +20,7 @@ _KINDS = {
         "window_closed": "прошло 24 часа с последнего сообщения клиента: ответ не доставлен",
         "processing_failed": "сообщение не удалось обработать из-за внутренней ошибки",
         "delivery_failed": "ответ не удалось доставить клиенту",
+        "send_interrupted": "отправку ответа прервал перезапуск сервера: проверьте, дошёл ли он до клиента",
         "waiting": "диалог в ручном режиме: клиент ждёт вашего ответа",
     },
     "en": {
@@ -30,6 +31,7 @@ _KINDS = {
         "window_closed": "24 hours have passed since the customer's last message: the reply was not delivered",
         "processing_failed": "the message could not be processed (an internal error)",
         "delivery_failed": "the reply could not be delivered to the customer",
+        "send_interrupted": "a server restart cut off the reply while it was sent: check that the customer got it",
         "waiting": "the conversation is in manual mode: the customer is waiting for you",
     },
 }

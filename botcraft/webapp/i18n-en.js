@@ -207,6 +207,7 @@ export default {
   s_received: 'received',
   s_pending: 'waiting',
   s_queued: 'queued',
+  s_sending: 'sending',
   s_sent: 'sent',
   s_delivered: 'delivered',
   s_read: 'read',

@@ -215,6 +215,7 @@ const ru = {
   s_received: 'получено',
   s_pending: 'ждёт ответа',
   s_queued: 'в очереди',
+  s_sending: 'отправляется',
   s_sent: 'отправлено',
   s_delivered: 'доставлено',
   s_read: 'прочитано',

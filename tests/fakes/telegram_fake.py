@@ -312,6 +312,7 @@ class TelegramFake(FakeService):
         self._bots: dict[str, _Bot] = {}
         self._failures: list[_Failure] = []
         self._calls: list[Call] = []
+        self._response_delays: dict[str, float] = {}
         self._handlers: dict[str, Callable[[_Bot, dict], Any]] = {
             "getme": self._get_me,
             "logout": self._ok_true,
@@ -453,6 +454,11 @@ class TelegramFake(FakeService):
             self._failures.append(
                 _Failure(method.lower(), token, error_code, description, parameters or None, times)
             )
+
+    def delay_responses(self, method: str, seconds: float) -> None:
+        """Carry out `method` at once but answer it only after `seconds`: a client killed
+        meanwhile has had its call done without hearing so (0 ends the delay)."""
+        self._response_delays[method.lower()] = seconds
 
     def block_chat(self, token: str, chat_id: int | str) -> None:
         """The user blocked the bot: sends to ``chat_id`` answer 403."""
@@ -639,6 +645,9 @@ class TelegramFake(FakeService):
                 result = await result
         except TelegramError as exc:
             return _error(exc)
+        delay = self._response_delays.get(method.lower())
+        if delay:
+            await asyncio.sleep(delay)
         if isinstance(result, tuple):
             result, description = result
             return JSONResponse({"ok": True, "result": result, "description": description})

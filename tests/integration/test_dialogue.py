@@ -262,11 +262,13 @@ async def test_conversations_are_paginated_and_private(client, shop, app):
     assert bad.status_code == 422
 
 
-def _worker(settings, llm_url: str) -> subprocess.Popen:
+def _worker(settings, llm_url: str, *, telegram: str | None = None) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": settings.resolved_database_url, "DATA_DIR": str(settings.data_dir),
            "ENCRYPTION_KEY": settings.encryption_key, "JWT_SECRET_KEY": settings.jwt_secret_key,
            "OPENAI_API_KEY": "sk-test-key", "OPENAI_BASE_URL": llm_url, "JOB_LEASE_SECONDS": "2",
            "LLM_TIMEOUT_SECONDS": "10"}
+    if telegram is not None:
+        env["TELEGRAM_API_BASE"] = telegram
     process = subprocess.Popen([sys.executable, "-m", "botcraft.cli", "worker"], env=env,
                                cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, text=True)
@@ -317,3 +319,60 @@ async def test_a_turn_whose_worker_is_killed_is_answered_once_by_another(app, se
     assert [q.text for q in questions] == ["Какие часы работы?"]
     assert [a.text for a in answers] == ["Мы работаем с 9 до 21."] and answers[0].reply_to_id == questions[0].id
     assert turn.status == "done" and turn.attempts == 2
+
+
+async def test_a_send_cut_off_by_sigkill_is_not_sent_twice_and_the_owner_is_asked_to_check(
+        app, settings, llm, tg):
+    """Telegram has the answer but the worker dies before recording it: the next attempt
+    must not send it again (a customer would read it twice); the owner is asked to check."""
+    from botcraft.crypto import encrypt
+    from botcraft.dialogue.inbound import SEND_INTERRUPTED
+    from botcraft.i18n import translate
+    from botcraft.models import Conversation, Notification, User
+
+    token = tg.add_bot(username="kolosok_bot")
+    async with app.state.db.transaction() as session:
+        user = User(email="cut@example.com")
+        session.add(user)
+        await session.flush()
+        agent = Agent(user_id=user.id, name="Колосок", system_prompt="Ты — помощник пекарни.", integrations_json={
+            "telegram": {"token": encrypt(token, settings.encryption_key), "webhook_mode": True}})
+        session.add(agent)
+        await session.flush()
+    llm.reply("Мы работаем с 8 до 20.")
+    tg.delay_responses("sendMessage", 30)  # Telegram has the message; the worker never hears back
+    await _customer_says(app, agent.id, "7001", "Когда вы открыты?", "1", "Ольга")
+    first = _worker(settings, llm.base_url + "/v1", telegram=tg.base_url)
+    try:
+        deadline = time.monotonic() + 20
+        while not tg.sent_messages(token):
+            assert time.monotonic() < deadline, "the first worker never sent the answer"
+            await asyncio.sleep(0.05)
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+    finally:
+        first.kill()
+    tg.delay_responses("sendMessage", 0)
+    second = _worker(settings, llm.base_url + "/v1", telegram=tg.base_url)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            async with app.state.db.transaction(write=False) as session:
+                turn = (await session.scalars(select(Job).where(Job.kind == "channel_event"))).one()
+            if turn.status == "done":
+                break
+            assert time.monotonic() < deadline, "the retried job never finished"
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)
+    finally:
+        second.kill()
+        second.wait()
+    assert [m["text"] for m in tg.sent_messages(token)] == ["Мы работаем с 8 до 20."]  # once
+    async with app.state.db.transaction(write=False) as session:
+        answer = (await session.scalars(select(Message).where(Message.direction == "out"))).one()
+        conversation = (await session.scalars(select(Conversation))).one()
+        notices = (await session.scalars(select(Notification))).all()
+    assert answer.status == "sent" and answer.error == SEND_INTERRUPTED
+    assert "сервер перезапустился" in translate(answer.error, "ru")  # how the owner reads it
+    assert conversation.needs_attention and conversation.attention_reason == SEND_INTERRUPTED
+    assert [n.kind for n in notices] == ["send_interrupted"]
