@@ -24,6 +24,7 @@ from botcraft.knowledge.query import Query
 from botcraft.knowledge.search import Hit
 
 ACCEPT = 0.5  # the share of the question (by concept weight) a passage must cover
+MEANING_ONLY = 0.49  # a passage close in meaning that covers too little by words: just below ACCEPT
 _MAX_ROWS = 3
 _MAX_CHARS = 300
 _SHORT_SENTENCE = 60
@@ -60,13 +61,18 @@ def score(query: Query, hit: Hit) -> float | None:
     if any(not c.current for c in query.concepts):
         # A follow-up: what it asks now decides; the earlier question only breaks ties.
         share = 0.7 * current_share + 0.3 * share
-    if hit.close_in_meaning:
-        return max(share, ACCEPT)
     if query.unknown_things and (query.asks_about_the_unknown or not any(
             c.current and c.specific and c.known and c.terms & terms for c in query.concepts)):
         # "ремонт айфона" at a car service: the passage may be about ремонт, but nothing in the
         # documents is about айфон. ("чизкейка кусочек" still finds the cheesecake: it is named.)
+        # This holds for a passage close in meaning too: «Есть солярий?» is close to a salon's
+        # manicure row, «алкоголь» to a coffee shop's drinks (bench/retrieval.py, EMBEDDINGS=local).
         return None
+    if hit.close_in_meaning and not code and current_share < ACCEPT:
+        # Admitted on meaning alone, below any passage that answers by its words as well.
+        return MEANING_ONLY
+    if hit.close_in_meaning:
+        return max(share, ACCEPT)
     if code:
         return max(share, ACCEPT)
     if current_share < ACCEPT:

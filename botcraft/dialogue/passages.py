@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from botcraft.dialogue import followup
 from botcraft.dialogue.prompting import HistoryItem
+from botcraft.knowledge import meaning
 from botcraft.knowledge.analyzer import analyze
 from botcraft.knowledge.query import Query, inherit_kinds, understand
 from botcraft.knowledge.search import Hit, Source, prepare, search
@@ -85,7 +86,10 @@ async def find(
         question, previous = await followup.standalone(rewrite, message, previous, language), None
     whole = await prepare(session, agent_id, question, previous=previous)
     searched = f"{previous} {question}" if previous else question
-    parts = [Part(whole, await search(session, agent_id, searched, limit=limit, prepared=whole))]
+    # With search by meaning on, spans found by meaning alone share the fused top places with
+    # word hits: twice as many are read, so the word hits the composer can accept stay in reach.
+    wide = limit * 2 if meaning.current() is not None else limit
+    parts = [Part(whole, await search(session, agent_id, searched, limit=wide, prepared=whole))]
     pieces = split_parts(question) if previous is None else []
     if len(pieces) > 1:
         first: Query | None = None
@@ -104,7 +108,7 @@ async def find(
             rows = [row for row in rows if row.source.sheet == rows[0].source.sheet]
             total = int(await session.scalar(_ROW_COUNT, {"agent_id": agent_id}) or 0)
             overview = Overview(rows, total)
-    return _found(searched, parts, overview)
+    return _found(searched, parts, overview, limit=limit)
 
 
 def without_search(message: str, history: Sequence[HistoryItem], hits: list[Hit]) -> Found:
@@ -120,10 +124,11 @@ def without_search(message: str, history: Sequence[HistoryItem], hits: list[Hit]
     return _found(f"{previous} {message}" if previous else message, parts, None)
 
 
-def _found(question: str, parts: list[Part], overview: Overview | None) -> Found:
+def _found(question: str, parts: list[Part], overview: Overview | None, *, limit: int | None = None) -> Found:
+    """`limit`: of the whole question's hits, how many the LLM reads (the composer reads them all)."""
     seen: dict[int, Hit] = {}
-    for part in parts:
-        for hit in part.hits:
+    for i, part in enumerate(parts):
+        for hit in part.hits[:limit] if i == 0 and limit is not None else part.hits:
             seen.setdefault(hit.chunk_id, hit)
     return Found(question, parts, overview, list(seen.values()))
 
