@@ -177,6 +177,24 @@ def make_settings(data_dir: Path, database_url: str, **extra: Any) -> Any:
     return Settings(_env_file=None, **values).finalize()  # type: ignore[call-arg]
 
 
+async def run_queued_jobs(runtime: Any, kind: str) -> int:
+    """Run the queued jobs of `kind` as a worker would: claimed (leased to this process), then
+    handed to their registered handler, which completes them. Returns how many ran."""
+    from botcraft.jobs import queue
+    from botcraft.services import JOB_HANDLERS
+
+    handler = JOB_HANDLERS[kind]
+    ran = 0
+    while True:
+        claimed = await queue.claim(runtime.db, "bench", limit=20, lease_seconds=3600)
+        if not claimed:
+            return ran
+        for job in claimed:
+            assert job.kind == kind, f"unexpected {job.kind} job in the bench's queue"
+            await handler(runtime, job)
+            ran += 1
+
+
 async def seed_owner(db: Any, *, agent_name: str = "Магазин") -> tuple[int, int]:
     """A user and one agent, straight into the database: (user_id, agent_id)."""
     from botcraft.models import Agent, User

@@ -25,7 +25,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import PYTHON, ROOT, goal, make_settings, new_database_url, seed_owner, workdir, write_result
+from bench.common import (
+    PYTHON,
+    ROOT,
+    goal,
+    make_settings,
+    new_database_url,
+    run_queued_jobs,
+    seed_owner,
+    workdir,
+    write_result,
+)
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 
@@ -48,6 +58,7 @@ async def _ours(path: Path, file_type: str, out: Path, limit: int | None) -> dic
     from sqlalchemy import select
 
     from botcraft.db import Database
+    from botcraft.jobs.kinds import EMBED_DOCUMENT
     from botcraft.jobs.queue import ClaimedJob
     from botcraft.knowledge import embedding, meaning
     from botcraft.knowledge.processing import process_document
@@ -85,8 +96,7 @@ async def _ours(path: Path, file_type: str, out: Path, limit: int | None) -> dic
             spans = spans[:limit]
     out.write_text(json.dumps([s.text for s in spans], ensure_ascii=False))
     t0, c0 = time.perf_counter(), time.process_time()
-    await embedding.embed_document(runtime, ClaimedJob(0, "embed_document",
-                                                       {"document_id": doc_id, "model": current.model}, 1, 5))
+    assert await run_queued_jobs(runtime, EMBED_DOCUMENT) == 1  # the embed job the parse queued
     took, cpu = time.perf_counter() - t0, time.process_time() - c0
     async with db.transaction() as session:
         stored = (await session.get(Document, doc_id)).embedded_count  # type: ignore[union-attr]

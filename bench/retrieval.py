@@ -26,7 +26,16 @@ from pathlib import Path
 from typing import Any
 
 from bench.businesses import BUSINESSES, Business
-from bench.common import goal, make_settings, new_database_url, run_async, seed_owner, workdir, write_result
+from bench.common import (
+    goal,
+    make_settings,
+    new_database_url,
+    run_async,
+    run_queued_jobs,
+    seed_owner,
+    workdir,
+    write_result,
+)
 
 IN_SCOPE_EXCLUDED = ("small talk", "out of scope")
 SINGLE_FACT = ("direct", "inflection", "derivation", "colloquial", "typo", "synonym", "follow-up", "english")
@@ -47,9 +56,9 @@ def _documents(folder: Path, business: Business) -> dict[str, tuple[Path, str]]:
 async def _load(runtime: Any, agent_id: int, docs: dict[str, tuple[Path, str]]) -> dict[str, Any]:
     from sqlalchemy import select
 
+    from botcraft.jobs.kinds import EMBED_DOCUMENT
     from botcraft.jobs.queue import ClaimedJob
     from botcraft.knowledge import meaning
-    from botcraft.knowledge.embedding import embed_document
     from botcraft.knowledge.processing import process_document
     from botcraft.models import Document
 
@@ -64,9 +73,8 @@ async def _load(runtime: Any, agent_id: int, docs: dict[str, tuple[Path, str]]) 
             await session.flush()
             doc_id = doc.id
         await process_document(runtime, ClaimedJob(0, "process_document", {"document_id": doc_id}, 1, 5))
-        if current is not None:
-            await embed_document(runtime, ClaimedJob(0, "embed_document",
-                                                     {"document_id": doc_id, "model": current.model}, 1, 5))
+        if current is not None:  # the embed job the parse queued, through the real queue
+            await run_queued_jobs(runtime, EMBED_DOCUMENT)
     async with runtime.db.transaction(write=False) as session:
         return {d.filename: {"status": d.status, "chunks": d.chunk_count, "error": d.error}
                 for d in await session.scalars(select(Document).where(Document.agent_id == agent_id))}
