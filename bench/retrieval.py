@@ -176,7 +176,9 @@ def run() -> dict[str, Any]:
             for k in ("sqlite", "postgresql")}
     meaning_figures = {mode: {k: {"overall": v["overall"], "by_kind": v["by_kind"]} for k, v in per_db.items()}
                        for mode, per_db in with_meaning.items()}
+    # The goal holds for word search and for the default, the embedded model, on both databases.
     overall = {k: v["overall"] for k, v in figures.items()}
+    overall |= {f"{k} (EMBEDDINGS=local)": v["overall"] for k, v in with_meaning["local"].items()}
     met = all(
         o["found_at_3"] >= 0.95 and o["answered"] >= 0.9 and o["false_answers"] <= 0.05
         and o["false_handovers"] == 0 for o in overall.values()
