@@ -20,7 +20,7 @@ from botcraft import __version__, migrate
 from botcraft.agents.router import router as agents_router
 from botcraft.auth.ratelimit import LoginLimiter
 from botcraft.auth.router import router as auth_router
-from botcraft.channels.meta_webhooks import router as meta_webhooks_router
+from botcraft.channels.meta.webhooks import router as meta_webhooks_router
 from botcraft.channels.router import router as channels_router
 from botcraft.config import Settings, get_settings
 from botcraft.db import Database

@@ -17,8 +17,8 @@ from botcraft.db import Database
 if TYPE_CHECKING:
     from botcraft.channels.inbound import LastEventClock
     from botcraft.channels.manager import ChannelManager
-    from botcraft.channels.platform_bot import PlatformBot
     from botcraft.channels.ratelimit import Pacer, SendPacer
+    from botcraft.channels.telegram.platform_bot import PlatformBot
     from botcraft.jobs.queue import Wakeup
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from botcraft.channels import inbound, outbound
 from botcraft.channels.inbound import LastEventClock
 from botcraft.channels.manager import ChannelManager
-from botcraft.channels.platform_bot import PlatformBot
 from botcraft.channels.ratelimit import make_pacer
-from botcraft.channels.telegram_polling import PollingSupervisor
+from botcraft.channels.telegram.platform_bot import PlatformBot
+from botcraft.channels.telegram.polling import PollingSupervisor
 from botcraft.jobs import kinds, queue
 from botcraft.jobs.registry import DEAD_HANDLERS, HANDLERS, DeadHandler, Handler
 from botcraft.jobs.worker import WorkerPool

@@ -2,7 +2,7 @@
 
 A channel is one subclass of BaseChannel plus a line in `registry.CHANNELS`. Its settings
 and secrets are still described in agents/integrations.py and its webhook (if any) is routed
-in router.py or meta_webhooks.py: moving those into the channel class is unfinished work.
+in router.py or meta/webhooks.py: moving those into the channel class is unfinished work.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from botcraft.channels.base import BaseChannel
-from botcraft.channels.instagram import InstagramChannel
-from botcraft.channels.telegram import TelegramChannel
-from botcraft.channels.whatsapp import WhatsAppChannel
+from botcraft.channels.instagram.channel import InstagramChannel
+from botcraft.channels.telegram.channel import TelegramChannel
+from botcraft.channels.whatsapp.channel import WhatsAppChannel
 
 CHANNELS: dict[str, type[BaseChannel]] = {
     TelegramChannel.name: TelegramChannel,

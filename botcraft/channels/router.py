@@ -13,10 +13,10 @@ from botcraft.agents.service import get_owned, list_for
 from botcraft.auth.deps import CurrentUser
 from botcraft.channels.inbound import store_events
 from botcraft.channels.manager import ChannelManager
-from botcraft.channels.platform_bot import platform_secret
 from botcraft.channels.routes import by_secret_hash
-from botcraft.channels.telegram import WEBHOOK_PATH, secret_hash
-from botcraft.channels.telegram_parse import MissingUpdateIdError
+from botcraft.channels.telegram.channel import WEBHOOK_PATH, secret_hash
+from botcraft.channels.telegram.parse import MissingUpdateIdError
+from botcraft.channels.telegram.platform_bot import platform_secret
 from botcraft.db import DatabaseDep, RowId, SessionDep
 from botcraft.errors import AppError, NotFound, Unauthorized
 from botcraft.i18n import N_

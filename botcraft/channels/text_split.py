@@ -6,7 +6,7 @@ fits: a paragraph, then a line (list items), then a sentence, then a word, and o
 single "word" is longer than the limit (a URL, a base64 blob) in the middle of it.
 
 Every splitter here works on plain text. Markdown and HTML callers split their source with
-`split_spans` and render each part themselves (see telegram_format), so that no part ever
+`split_spans` and render each part themselves (see telegram/format.py), so that no part ever
 starts or ends inside a tag, an entity or a code block.
 """
 

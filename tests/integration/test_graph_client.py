@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from botcraft.channels.graph import (
+from botcraft.channels.meta.graph import (
     GraphAuthError,
     GraphClient,
     GraphError,

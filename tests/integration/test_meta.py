@@ -319,7 +319,7 @@ async def test_an_answer_that_cannot_be_sent_shows_as_failed_and_flags_the_conve
         client, shop, meta, whatsapp, app, monkeypatch):
     headers, agent_id = shop
     import botcraft.jobs.queue as queue
-    from botcraft.channels.whatsapp import WhatsAppChannel
+    from botcraft.channels.whatsapp.channel import WhatsAppChannel
 
     async def broken_send(self, ctx, chat_id, text):
         raise RuntimeError("a bug in sending")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from botcraft.channels.meta_signature import expected_signature
+from botcraft.channels.meta.signature import expected_signature
 from botcraft.errors import ErrorOut
 from tests import docgen
 from tests.helpers import PASSWORD, create_agent, sign_up, upload

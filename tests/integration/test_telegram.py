@@ -353,7 +353,7 @@ async def test_platform_bot_in_webhook_mode(settings, tg):
     import httpx
 
     from botcraft.app import create_app
-    from botcraft.channels.platform_bot import platform_secret
+    from botcraft.channels.telegram.platform_bot import platform_secret
 
     settings.telegram_token = tg.add_bot(username="botcraft_platform_bot")
     settings.public_base_url = PUBLIC

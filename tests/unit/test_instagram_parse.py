@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from botcraft.channels.events import EventKind
-from botcraft.channels.instagram_parse import parse_instagram
+from botcraft.channels.instagram.parse import parse_instagram
 from tests.payload_fuzz import corrupted_copies
 
 FIXTURES = Path(

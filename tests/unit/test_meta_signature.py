@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from botcraft.channels.meta_signature import (
+from botcraft.channels.meta.signature import (
     SignatureResult,
     expected_signature,
     verify_challenge,

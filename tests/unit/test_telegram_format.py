@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from botcraft.channels.telegram_format import (
+from botcraft.channels.telegram.format import (
     TELEGRAM_TEXT_LIMIT,
     escape_html,
     markdown_to_plain,

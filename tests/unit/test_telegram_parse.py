@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from botcraft.channels.events import EventKind
-from botcraft.channels.telegram_parse import MissingUpdateIdError, parse_update
+from botcraft.channels.telegram.parse import MissingUpdateIdError, parse_update
 
 FIXTURES = Path(
     os.environ.get("BOTCRAFT_FIXTURES", Path(__file__).resolve().parents[3] / "shared/fixtures")

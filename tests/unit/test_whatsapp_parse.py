@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from botcraft.channels.events import EventKind
-from botcraft.channels.whatsapp_parse import parse_whatsapp
+from botcraft.channels.whatsapp.parse import parse_whatsapp
 from tests.payload_fuzz import corrupted_copies
 
 FIXTURES = Path(

@@ -277,7 +277,7 @@ async def test_a_reply_after_the_24_hour_window_is_not_sent_and_the_owner_is_tol
 
 async def test_in_webhook_mode_the_owners_reply_arrives_at_the_webhook(client, shop, tg, platform, meta, app,
                                                                        settings):
-    from botcraft.channels.platform_bot import platform_secret
+    from botcraft.channels.telegram.platform_bot import platform_secret
 
     headers, agent_id, phone = shop
     # A webhook deployment gets the same update POSTed by Telegram with the platform's secret.

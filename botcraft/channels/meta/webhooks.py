@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from botcraft.channels.events import InboundEvent
 from botcraft.channels.inbound import store_events_in
-from botcraft.channels.meta_signature import (
+from botcraft.channels.meta.signature import (
     SIGNATURE_HEADER,
     SignatureResult,
     verify_challenge,

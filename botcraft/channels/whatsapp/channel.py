@@ -8,9 +8,9 @@ import structlog
 
 from botcraft.channels.base import ChannelContext
 from botcraft.channels.events import EventKind, InboundEvent
-from botcraft.channels.graph import GraphError, split_for_whatsapp, whatsapp_mark_read, whatsapp_send_text
-from botcraft.channels.meta import MetaChannel
-from botcraft.channels.whatsapp_parse import parse_whatsapp
+from botcraft.channels.meta.channel import MetaChannel
+from botcraft.channels.meta.graph import GraphError, split_for_whatsapp, whatsapp_mark_read, whatsapp_send_text
+from botcraft.channels.whatsapp.parse import parse_whatsapp
 
 log = structlog.get_logger("botcraft.whatsapp")
 

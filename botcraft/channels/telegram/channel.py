@@ -23,8 +23,8 @@ from aiogram.types import BotCommand
 
 from botcraft.channels.base import BaseChannel, ChannelContext, ChannelSetupError, SendError
 from botcraft.channels.events import EventKind, InboundEvent
-from botcraft.channels.telegram_format import render_parts
-from botcraft.channels.telegram_parse import parse_update
+from botcraft.channels.telegram.format import render_parts
+from botcraft.channels.telegram.parse import parse_update
 
 log = structlog.get_logger("botcraft.telegram")
 

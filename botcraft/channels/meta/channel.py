@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from botcraft.channels.base import BaseChannel, ChannelSetupError, SendError
-from botcraft.channels.graph import (
+from botcraft.channels.meta.graph import (
     GraphAuthError,
     GraphClient,
     GraphError,

@@ -24,7 +24,7 @@ from aiogram.exceptions import AiogramError, TelegramAPIError, TelegramNetworkEr
 from aiogram.types import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, MenuButtonWebApp, WebAppInfo
 
 from botcraft.backoff import backoff_seconds
-from botcraft.channels.telegram import WEBHOOK_PATH
+from botcraft.channels.telegram.channel import WEBHOOK_PATH
 from botcraft.config import Settings
 
 log = structlog.get_logger("botcraft.platform_bot")

@@ -6,9 +6,9 @@ from typing import Any, ClassVar
 
 from botcraft.channels.base import ChannelContext
 from botcraft.channels.events import InboundEvent
-from botcraft.channels.graph import GraphError, instagram_check, instagram_send_text, split_for_instagram
-from botcraft.channels.instagram_parse import parse_instagram
-from botcraft.channels.meta import MetaChannel
+from botcraft.channels.instagram.parse import parse_instagram
+from botcraft.channels.meta.channel import MetaChannel
+from botcraft.channels.meta.graph import GraphError, instagram_check, instagram_send_text, split_for_instagram
 
 
 class InstagramChannel(MetaChannel):

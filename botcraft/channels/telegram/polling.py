@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection
 from botcraft.backoff import backoff_seconds
 from botcraft.channels.inbound import store_events_in
 from botcraft.channels.manager import ChannelManager, context_for
-from botcraft.channels.telegram import ALLOWED_UPDATES, TelegramChannel
+from botcraft.channels.telegram.channel import ALLOWED_UPDATES, TelegramChannel
 from botcraft.models import Agent, ChannelState, utcnow
 from botcraft.runtime import Runtime
 

@@ -1,0 +1,1 @@
+"""Instagram Direct through the Graph API: the channel and its webhook parser."""

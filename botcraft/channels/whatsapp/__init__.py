@@ -1,0 +1,1 @@
+"""WhatsApp Business Cloud API: the channel and its webhook parser."""
