@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from botcraft.dialogue import followup
 from botcraft.dialogue.prompting import HistoryItem
-from botcraft.knowledge import meaning
 from botcraft.knowledge.analyzer import analyze
 from botcraft.knowledge.query import Query, inherit_kinds, understand
 from botcraft.knowledge.search import Hit, Source, prepare, search
@@ -86,10 +85,7 @@ async def find(
         question, previous = await followup.standalone(rewrite, message, previous, language), None
     whole = await prepare(session, agent_id, question, previous=previous)
     searched = f"{previous} {question}" if previous else question
-    # With search by meaning on, spans found by meaning alone share the fused top places with
-    # word hits: twice as many are read, so the word hits the composer can accept stay in reach.
-    wide = limit * 2 if meaning.current() is not None else limit
-    parts = [Part(whole, await search(session, agent_id, searched, limit=wide, prepared=whole))]
+    parts = [Part(whole, await search(session, agent_id, searched, limit=limit, prepared=whole))]
     pieces = split_parts(question) if previous is None else []
     if len(pieces) > 1:
         first: Query | None = None
@@ -108,7 +104,7 @@ async def find(
             rows = [row for row in rows if row.source.sheet == rows[0].source.sheet]
             total = int(await session.scalar(_ROW_COUNT, {"agent_id": agent_id}) or 0)
             overview = Overview(rows, total)
-    return _found(searched, parts, overview, limit=limit)
+    return _found(searched, parts, overview)
 
 
 def without_search(message: str, history: Sequence[HistoryItem], hits: list[Hit]) -> Found:
@@ -124,11 +120,10 @@ def without_search(message: str, history: Sequence[HistoryItem], hits: list[Hit]
     return _found(f"{previous} {message}" if previous else message, parts, None)
 
 
-def _found(question: str, parts: list[Part], overview: Overview | None, *, limit: int | None = None) -> Found:
-    """`limit`: of the whole question's hits, how many the LLM reads (the composer reads them all)."""
+def _found(question: str, parts: list[Part], overview: Overview | None) -> Found:
     seen: dict[int, Hit] = {}
-    for i, part in enumerate(parts):
-        for hit in part.hits[:limit] if i == 0 and limit is not None else part.hits:
+    for part in parts:
+        for hit in part.hits:
             seen.setdefault(hit.chunk_id, hit)
     return Found(question, parts, overview, list(seen.values()))
 
