@@ -374,6 +374,11 @@ class GraphFake(FakeService):
 
     # --- inspection ------------------------------------------------------------------------
 
+    def sent_count(self, object_id: str | None = None) -> int:
+        """How many sends were accepted, without copying them (for polling loops that are timed)."""
+        with self._lock:
+            return sum(1 for m in self._sent if object_id is None or m["object_id"] == object_id)
+
     def sent_messages(self, object_id: str | None = None) -> list[dict]:
         """Accepted sends: channel, object_id, to, type, text, body, message_id, version."""
         with self._lock:

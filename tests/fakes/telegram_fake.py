@@ -474,6 +474,11 @@ class TelegramFake(FakeService):
         with self._lock:
             self._bot(token).missing_chats.add(chat_id)
 
+    def sent_count(self, token: str) -> int:
+        """How many sendMessage calls were accepted, without copying them (for timed polling)."""
+        with self._lock:
+            return len(self._bot(token).sent)
+
     def sent_messages(self, token: str) -> list[dict]:
         """Every accepted sendMessage: chat_id, text, parse_mode, reply_markup, result, ..."""
         with self._lock:
