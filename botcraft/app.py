@@ -30,7 +30,6 @@ from botcraft.knowledge.health import embeddings_health
 from botcraft.knowledge.router import router as knowledge_router
 from botcraft.knowledge.upload import upload_too_large
 from botcraft.logs import configure_logging
-from botcraft.metrics.middleware import MetricsMiddleware
 from botcraft.metrics.router import router as metrics_router
 from botcraft.middleware import BodyLimit, BodySizeLimitMiddleware, RequestContextMiddleware
 from botcraft.notifications.router import router as notifications_router
@@ -117,8 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Innermost first: the catch-all answers inside the body limit and the request context.
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, limit_for=body_limit)
-    app.add_middleware(RequestContextMiddleware)
-    app.add_middleware(MetricsMiddleware)  # outermost: counts the 413s and 404s too
+    app.add_middleware(RequestContextMiddleware)  # outermost: logs and counts the 413s and 404s too
 
     app.include_router(auth_router)
     app.include_router(agents_router)

@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: request ids with access logs, and body size limits.
+"""Pure ASGI middleware: request ids with access logs and request metrics, and body size limits.
 
 Pure ASGI (not BaseHTTPMiddleware) keeps streaming responses streaming and costs little
 on the hot path.
@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from botcraft import i18n
 from botcraft.i18n import N_, translate
+from botcraft.metrics.instruments import record_request
 
 access_log = structlog.get_logger("botcraft.access")
 
@@ -52,12 +53,14 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
+            record_request(scope, status, elapsed)
             access_log.info(
                 "request",
                 method=scope["method"],
                 path=scope["path"],
                 status=status,
-                ms=round((time.perf_counter() - started) * 1000, 1),
+                ms=round(elapsed * 1000, 1),
             )
             structlog.contextvars.unbind_contextvars("request_id")
             i18n.current.reset(language)

@@ -4,9 +4,10 @@ Owns no tables; reads `jobs` and `documents` at scrape time. May import botcraft
 botcraft.db and botcraft.models only; every domain may import `botcraft.metrics.instruments`
 (which imports nothing of ours) to count at its own seams.
 
-- instruments.py: the counters and histograms, counted where the work happens: the HTTP
-  middleware, the job queue and worker, the LLM provider, the sender's send, the turn.
-- middleware.py: HTTP requests by route template (never the raw path) and status.
+- instruments.py: the counters and histograms, counted where the work happens: the request
+  middleware (botcraft.middleware, which also logs each request: HTTP requests by route
+  template, never the raw path, and status), the job queue and worker, the LLM provider,
+  the sender's send, the turn.
 - router.py: `GET /metrics`, behind METRICS_TOKEN when set; adds the gauges read from the
   database at scrape time (jobs by kind and status, documents by status), so they are right
   whichever process answers.

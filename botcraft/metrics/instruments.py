@@ -8,6 +8,9 @@ error codes), never ids or free text, so the number of series stays bounded.
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
+from typing import Any
+
 from prometheus_client import Counter, Histogram
 
 # Fewer buckets than the default 15: every observation updates each bucket's series.
@@ -22,6 +25,23 @@ HTTP_LATENCY = Histogram(
     "botcraft_http_request_duration_seconds", "Time to answer an HTTP request, by route template.",
     ["method", "route"], buckets=_LATENCY_BUCKETS,
 )
+# A request no route took (404s, a 413 refused before routing).
+UNROUTED = "unrouted"
+
+
+def record_request(scope: MutableMapping[str, Any], status: int, seconds: float) -> None:
+    """Count one answered request (called by the request middleware once the app has answered).
+
+    The route is read from the `route` Starlette's router puts in the scope, so it is the
+    template (`/api/agents/{agent_id}`, never `/api/agents/17`) and ids cannot multiply the
+    series.
+    """
+    route = getattr(scope.get("route"), "path", None) or UNROUTED
+    method = scope["method"]
+    HTTP_REQUESTS.labels(method, route, str(status)).inc()
+    HTTP_LATENCY.labels(method, route).observe(seconds)
+
+
 JOB_CLAIM_LATENCY = Histogram(
     "botcraft_job_claim_latency_seconds", "From a job's run_at to a worker claiming it, by kind.",
     ["kind"], buckets=_LATENCY_BUCKETS,
