@@ -323,7 +323,7 @@ async def seed_knowledge(db: Any, agent_id: int, *, filename: str = "price.xlsx"
     from sqlalchemy import insert
 
     from bench.corpus import chunks
-    from botcraft.knowledge.analyzer import index_text
+    from botcraft.language.analyzer import index_text
     from botcraft.models import Chunk, Document
 
     async with db.transaction() as session:

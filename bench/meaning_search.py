@@ -127,7 +127,7 @@ def run() -> dict[str, Any]:
     import asyncio
 
     from botcraft.embeddings.factory import build_embedder
-    from botcraft.knowledge.analyzer import index_text
+    from botcraft.language.analyzer import index_text
 
     rows = [(body, index_text(body), source) for body, source in chunks(N_DOCS * PER_DOC)]
     qs = list(dict.fromkeys(queries(N_QUERIES, max_number=N_DOCS * PER_DOC)))

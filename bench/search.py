@@ -134,7 +134,7 @@ async def _measure(kind: str, rows: list[tuple[str, str, dict[str, Any]]], qs: l
 
 
 def run() -> dict[str, Any]:
-    from botcraft.knowledge.analyzer import index_text
+    from botcraft.language.analyzer import index_text
 
     t0 = time.perf_counter()
     rows = [(body, index_text(body), source) for body, source in chunks(N_CHUNKS)]

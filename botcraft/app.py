@@ -20,7 +20,7 @@ from botcraft import __version__, migrate
 from botcraft.agents.router import router as agents_router
 from botcraft.auth.ratelimit import LoginLimiter
 from botcraft.auth.router import router as auth_router
-from botcraft.channels.meta.webhooks import router as meta_webhooks_router
+from botcraft.channels.registry import CHANNELS
 from botcraft.channels.router import router as channels_router
 from botcraft.config import Settings, get_settings
 from botcraft.db import Database
@@ -123,7 +123,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(knowledge_router)
     app.include_router(dialogue_router)
     app.include_router(channels_router)
-    app.include_router(meta_webhooks_router)
+    for channel in CHANNELS.values():  # each channel's webhook
+        for channel_router in channel.routers():
+            app.include_router(channel_router)
     app.include_router(owner_router)
     app.include_router(notifications_router)
     app.include_router(metrics_router)
@@ -146,8 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "configured": {
                 "platform_telegram_bot": bool(settings.telegram_token),
                 "llm": "openai-compatible" if settings.llm_configured else "offline",
-                "whatsapp": bool(settings.whatsapp_app_secret and settings.whatsapp_verify_token),
-                "instagram": bool(settings.instagram_app_secret and settings.instagram_verify_token),
+                **{name: channel.server_configured(settings) for name, channel in CHANNELS.items()},
                 "public_base_url": settings.public_base_url or None,
             },
             "embeddings": await embeddings_health(db, settings),

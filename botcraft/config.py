@@ -163,17 +163,6 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
 
-    def channel_defaults(self) -> dict[str, dict[str, str]]:
-        """The env values a single-business install uses where an agent leaves a field out."""
-        defaults = {
-            "whatsapp": {"access_token": self.whatsapp_access_token,
-                         "phone_number_id": self.whatsapp_phone_number_id},
-            "instagram": {"access_token": self.instagram_access_token,
-                          "business_account_id": self.instagram_business_account_id,
-                          "page_id": self.instagram_page_id},
-        }
-        return {ch: {k: v for k, v in values.items() if v} for ch, values in defaults.items()}
-
     @property
     def llm_configured(self) -> bool:
         return bool(self.openai_api_key or self.openai_base_url)

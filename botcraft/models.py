@@ -107,7 +107,7 @@ class Agent(Base):
     llm_base_url: Mapped[str | None] = mapped_column(String(500))
     llm_api_key: Mapped[str | None] = mapped_column(Text)  # encrypted
     media_reply: Mapped[str | None] = mapped_column(Text)
-    # The owner's synonyms, one group a line ("парковка, стоянка"): botcraft.knowledge.synonyms.
+    # The owner's synonyms, one group a line ("парковка, стоянка"): botcraft.language.synonyms.
     synonyms: Mapped[str] = mapped_column(Text, default="", server_default="")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -186,7 +186,7 @@ class Chunk(Base):
     agent_id: Mapped[int] = mapped_column(Integer, index=True)
     ordinal: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
-    # The analyzer's stemmed tokens (knowledge.analyzer): what both engines index.
+    # The analyzer's stemmed tokens (language.analyzer): what both engines index.
     search_text: Mapped[str] = mapped_column(Text)
     page: Mapped[int | None] = mapped_column(Integer)
     sheet: Mapped[str | None] = mapped_column(String(255))

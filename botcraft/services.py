@@ -7,6 +7,8 @@ another's job code (jobs/kinds.py holds the names only).
 
 from __future__ import annotations
 
+import functools
+
 from botcraft.channels import inbound, outbound
 from botcraft.channels.inbound import LastEventClock
 from botcraft.channels.manager import ChannelManager
@@ -16,11 +18,24 @@ from botcraft.channels.telegram.polling import PollingSupervisor
 from botcraft.jobs import kinds, queue
 from botcraft.jobs.registry import DEAD_HANDLERS, HANDLERS, DeadHandler, Handler
 from botcraft.jobs.worker import WorkerPool
-from botcraft.knowledge import embedding, meaning
+from botcraft.knowledge import embedding, meaning, storage
 from botcraft.knowledge.processing import process_document
 from botcraft.notifications import tasks as notifications
 from botcraft.owner.telegram_updates import OwnerUpdates
 from botcraft.runtime import Runtime
+
+
+async def agent_removed(runtime: Runtime, job: queue.ClaimedJob) -> None:
+    """A deleted agent's bots are torn down and its files removed, once its rows are gone.
+
+    Both steps are safe to repeat after a crash. The finished job keeps only the agent's id,
+    not its channel settings (the bot token, encrypted).
+    """
+    await runtime.channels.tear_down_agent(job.payload)
+    async with runtime.db.transaction(write=False) as session:
+        await storage.remove_unreferenced(session, runtime.settings.data_dir, job.payload["files"])
+    await runtime.db.run(functools.partial(queue.complete_in, job=job, keep={"agent_id": job.payload["agent_id"]}))
+
 
 JOB_HANDLERS: dict[str, Handler] = {
     kinds.CHANNEL_EVENT: inbound.process_event,
@@ -28,6 +43,7 @@ JOB_HANDLERS: dict[str, Handler] = {
     kinds.PROCESS_DOCUMENT: process_document,
     kinds.EMBED_DOCUMENT: embedding.embed_document,
     kinds.NOTIFY_OWNER: notifications.notify_owner,
+    kinds.AGENT_REMOVED: agent_removed,
 }
 
 

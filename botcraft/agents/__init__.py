@@ -1,7 +1,8 @@
-"""Agents: an owner's assistants and their settings (prompt, tone, model, channel settings).
+"""Agents: an owner's assistants and their settings (prompt, tone, model, language).
 
-Owns the table `ai_agents` (with `integrations_json`, whose secrets are encrypted at rest).
-May import: auth, jobs, runtime, llm and the core (db, models, errors, crypto, config).
-Its router still calls channels and knowledge (integrations, an agent's deletion): the one
-exception the import-linter contract in pyproject.toml lists.
+Owns the table `ai_agents`. Its `integrations_json` column (channel settings, secrets
+encrypted) is written and read by channels (channels/integrations.py), which alone knows
+each channel's fields; agents only shows it masked, through IntegrationsView. Deleting an
+agent queues `agent_removed` (its bots, its documents' files), which services.py handles.
+May import: auth, jobs, runtime, llm, language and the core (db, models, errors, crypto, config).
 """

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from botcraft.language.analyzer import inflect_genitive
+
 _CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 _LATIN = re.compile(r"[A-Za-z]")
 
@@ -44,8 +46,6 @@ def first_sentence(text: str) -> str:
 def business_in_genitive(name: str, description: str) -> str:
     """"салона «Лотос»" from the name and a description that starts with what the business is
     ("Салон красоты в центре…"); "компании «Лотос»" when the description does not say."""
-    from botcraft.knowledge.analyzer import inflect_genitive
-
     quoted = name if name.startswith("«") else f"«{name}»"
     first_word = (re.findall(r"[А-Яа-яЁё]+(?:-[А-Яа-яЁё]+)*", description) or [""])[0]
     if first_word and name.lower().startswith(first_word.lower()):

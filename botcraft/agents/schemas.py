@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from botcraft.i18n import N_
 from botcraft.inputs import Input
+from botcraft.language.synonyms import check_owner_lines
 from botcraft.netguard import url_problem
 
 
@@ -46,8 +47,6 @@ class _AgentFields(Input):
     @field_validator("synonyms")
     @classmethod
     def _synonyms(cls, value: str | None) -> str | None:
-        from botcraft.knowledge.synonyms import check_owner_lines
-
         if value and (bad := check_owner_lines(value)):
             raise ValueError(N_("each line needs two or more words separated by commas: {line}").format(line=bad[0]))
         return value or ""  # null clears them

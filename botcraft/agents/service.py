@@ -1,17 +1,20 @@
-"""Agents: CRUD with ownership, the per-user limit, prompts and integrations. Never commits."""
+"""Agents: CRUD with ownership, the per-user limit, prompts. Never commits."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from botcraft.agents import integrations as integ
 from botcraft.agents.prompts import detect_language, generate_system_prompt
 from botcraft.agents.schemas import AgentCreate, AgentOut, AgentUpdate, LLMSettingsOut
 from botcraft.crypto import decrypt, encrypt, mask
 from botcraft.errors import Conflict, NotFound, Unprocessable
 from botcraft.i18n import N_
-from botcraft.models import Agent, User
+from botcraft.jobs.kinds import AGENT_REMOVED
+from botcraft.jobs.queue import enqueue
+from botcraft.models import Agent, Document, User
 from botcraft.netguard import check_public_url
 
 
@@ -108,21 +111,19 @@ def regenerate_prompt(agent: Agent) -> str:
     return agent.system_prompt
 
 
-def set_integrations(
-    agent: Agent, update: integ.IntegrationsUpdate, *, key: str, default_webhook_mode: bool,
-    defaults: dict[str, dict[str, str]] | None = None,
-) -> None:
-    try:
-        agent.integrations_json = integ.merge(
-            agent.integrations_json, update, key, default_webhook_mode=default_webhook_mode, defaults=defaults
-        )
-    except integ.MissingField as exc:
-        raise Unprocessable(str(exc), extra={"errors": [{"field": exc.field, "message": "required"}]}) from exc
-
-
 async def remove(db: AsyncSession, agent: Agent) -> None:
-    # Rows below the agent go by ON DELETE CASCADE; files on disk are removed by the caller
-    # after the commit (knowledge.storage), so a rollback never leaves rows without files.
+    """Delete the agent and queue what lies outside its rows, in the same transaction.
+
+    Rows below the agent go by ON DELETE CASCADE. Its bots (webhooks on the platforms) and
+    its documents' files are undone by the `agent_removed` job once the rows are really gone,
+    so a rollback never leaves rows without files, and a crash never forgets the clean-up.
+    The payload keeps the channel settings as stored (secrets encrypted) until the job is done.
+    """
+    files = list(await db.scalars(select(Document.sha256).where(Document.agent_id == agent.id)))
+    enqueue(db, AGENT_REMOVED, {
+        "agent_id": agent.id, "name": agent.name, "business_description": agent.business_description,
+        "language": agent.language, "integrations": dict(agent.integrations_json or {}), "files": files,
+    })
     await db.execute(delete(Agent).where(Agent.id == agent.id))
 
 
@@ -130,7 +131,9 @@ def llm_api_key(agent: Agent, key: str) -> str | None:
     return decrypt(agent.llm_api_key, key) if agent.llm_api_key else None
 
 
-def to_out(agent: Agent, key: str) -> AgentOut:
+def to_out(agent: Agent, key: str, *, integrations: dict[str, Any]) -> AgentOut:
+    """The agent as the API shows it; `integrations` is its channel settings already masked
+    (channels knows which fields are secrets: IntegrationsView.masked)."""
     return AgentOut(
         id=agent.id,
         name=agent.name,
@@ -148,7 +151,7 @@ def to_out(agent: Agent, key: str) -> AgentOut:
             base_url=agent.llm_base_url,
             api_key=mask(llm_api_key(agent, key)),
         ),
-        integrations=integ.masked(agent.integrations_json, key),
+        integrations=integrations,
         created_at=agent.created_at,
         updated_at=agent.updated_at,
     )

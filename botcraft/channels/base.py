@@ -1,8 +1,12 @@
 """What every channel does: verify and parse inbound, send text, set up and tear down.
 
-A channel is one subclass of BaseChannel plus a line in `registry.CHANNELS`. Its settings
-and secrets are still described in agents/integrations.py and its webhook (if any) is routed
-in router.py or meta/webhooks.py: moving those into the channel class is unfinished work.
+Adding a channel is one subpackage with a BaseChannel subclass, plus its line in
+`registry.CHANNELS`. The class declares everything the rest of the service needs to know:
+its settings model and which of its fields are secrets or required (the integrations API,
+encryption at rest, masking), the server's env values that fill fields an agent leaves out,
+its webhook routes (mounted by app.py from the registry), what the owner pastes into the
+platform's dashboard (`GET /api/agents/{id}/channels/setup`) and whether the server side is
+configured (`/health`).
 """
 
 from __future__ import annotations
@@ -12,8 +16,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from botcraft.channels.events import InboundEvent
+from botcraft.channels.settings import ChannelSettings
 
 if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+    from botcraft.config import Settings
     from botcraft.runtime import Runtime
 
 
@@ -59,8 +67,39 @@ class ChannelContext:
 
 class BaseChannel(ABC):
     name: ClassVar[str]
+    # What the owner fills in for this channel; see channels/integrations.py.
+    settings_model: ClassVar[type[ChannelSettings]]
+    # Fields encrypted at rest and masked in every answer.
+    secret_fields: ClassVar[tuple[str, ...]] = ()
+    # Fields a connection cannot do without (a server default counts).
+    required_fields: ClassVar[tuple[str, ...]] = ()
     # Free-form replies allowed only this long after the customer's last message (Meta).
     reply_window_hours: ClassVar[int | None] = None
+
+    @classmethod
+    def routers(cls) -> list[APIRouter]:
+        """The channel's HTTP routes (its webhook), mounted by app.py."""
+        return []
+
+    @classmethod
+    def server_defaults(cls, settings: Settings) -> dict[str, Any]:
+        """The env values a one-business install uses where an agent leaves a field out."""
+        return {}
+
+    @classmethod
+    def first_values(cls, settings: Settings) -> dict[str, Any]:
+        """Stored with the channel when it is first connected, unless the owner set them."""
+        return {}
+
+    @classmethod
+    def setup_info(cls, settings: Settings) -> dict[str, Any]:
+        """What the owner pastes into the platform's dashboard."""
+        return {}
+
+    @classmethod
+    def server_configured(cls, settings: Settings) -> bool:
+        """Whether this server has what the channel needs of it (an app secret, a verify token)."""
+        return True
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime

@@ -14,8 +14,8 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from botcraft.agents.integrations import reveal
 from botcraft.channels.base import BaseChannel, ChannelContext
+from botcraft.channels.integrations import masked, reveal
 from botcraft.channels.registry import CHANNELS
 from botcraft.config import Settings
 from botcraft.errors import Conflict
@@ -34,7 +34,7 @@ def context_for(
         plain = reveal(agent.integrations_json, channel, settings.encryption_key)
     if plain is None:
         return None
-    defaults = settings.channel_defaults().get(channel, {})
+    defaults = CHANNELS[channel].server_defaults(settings)
     return ChannelContext(agent.id, {
         **defaults,
         **{k: v for k, v in plain.items() if v not in (None, "")},
@@ -52,6 +52,10 @@ class ChannelManager:
 
     def get(self, name: str) -> BaseChannel:
         return self.channels[name]
+
+    def masked(self, stored: dict[str, Any]) -> dict[str, Any]:
+        """An agent's channel settings as the API shows them (agents.router's IntegrationsView)."""
+        return masked(stored, self.runtime.settings.encryption_key)
 
     async def prepare(self, agent: Agent, old: dict[str, Any], new: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
         """Set up channels whose settings changed (before saving); None marks a removed one."""
@@ -114,6 +118,13 @@ class ChannelManager:
                 if ctx is not None:
                     await self.channels[name].teardown(ctx)
         self.changed.set()
+
+    async def tear_down_agent(self, removed: dict[str, Any]) -> None:
+        """The `agent_removed` job's part here: every channel the deleted agent had is torn down."""
+        agent = Agent(id=removed["agent_id"], name=removed["name"], language=removed["language"],
+                      business_description=removed["business_description"])
+        integrations = removed["integrations"]
+        await self.teardown_removed(agent, integrations, dict.fromkeys(integrations))
 
     async def status(self, session: AsyncSession, agents: list[Agent]) -> list[dict[str, Any]]:
         states = {

@@ -1,29 +1,26 @@
-"""Webhooks (answer fast, work later), channel status and control, set-up information."""
+"""Channel status and control, set-up information, and an agent's channel settings.
+
+The webhooks are each channel's own routes (BaseChannel.routers), mounted by app.py."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
-from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from botcraft.agents.service import get_owned, list_for
-from botcraft.auth.deps import CurrentUser
-from botcraft.channels.inbound import store_events
+from botcraft.agents.schemas import AgentOut
+from botcraft.agents.service import get_owned, list_for, to_out
+from botcraft.auth.deps import CurrentUser, SettingsDep
+from botcraft.channels.base import ChannelSetupError
+from botcraft.channels.integrations import IntegrationsUpdate, MissingField, merge
 from botcraft.channels.manager import ChannelManager
-from botcraft.channels.routes import by_secret_hash
-from botcraft.channels.telegram.channel import WEBHOOK_PATH, secret_hash
-from botcraft.channels.telegram.parse import MissingUpdateIdError
-from botcraft.channels.telegram.platform_bot import platform_secret
+from botcraft.channels.registry import CHANNELS
 from botcraft.db import DatabaseDep, RowId, SessionDep
-from botcraft.errors import AppError, NotFound, Unauthorized
-from botcraft.i18n import N_
+from botcraft.errors import NotFound, Unprocessable
 from botcraft.inputs import Input
-from botcraft.jsonbody import load_json_body
 from botcraft.models import Agent
-from botcraft.openapi import errors, webhook_body
+from botcraft.openapi import errors
 
 router = APIRouter(tags=["channels"])
 
@@ -31,42 +28,6 @@ router = APIRouter(tags=["channels"])
 def manager_from(request: Request) -> ChannelManager:
     manager: ChannelManager = request.app.state.runtime.channels
     return manager
-
-
-
-
-@router.get(WEBHOOK_PATH, include_in_schema=False)
-async def telegram_webhook_health() -> dict[str, bool]:
-    return {"ok": True}
-
-
-@router.post(WEBHOOK_PATH, responses=errors(400, 401),
-             openapi_extra=webhook_body("X-Telegram-Bot-Api-Secret-Token"))
-async def telegram_webhook(request: Request, db: DatabaseDep) -> JSONResponse:
-    """Telegram updates for every agent's bot, routed by X-Telegram-Bot-Api-Secret-Token."""
-    secret = request.headers.get("x-telegram-bot-api-secret-token")
-    if not secret:
-        raise Unauthorized("Missing X-Telegram-Bot-Api-Secret-Token.", code="missing_secret")
-    runtime = request.app.state.runtime
-    platform = runtime.platform_bot
-    if platform is not None and hmac.compare_digest(secret, platform_secret(request.app.state.settings)):
-        payload = load_json_body(await request.body())
-        await platform.handle(payload if isinstance(payload, dict) else {})
-        return JSONResponse({"ok": True})
-    route = await by_secret_hash.lookup(db, "telegram", secret_hash(secret))
-    if route is None:
-        raise Unauthorized("Unknown webhook secret.", code="unknown_secret")
-    agent_id, enabled = route
-    payload = load_json_body(await request.body())
-    if not isinstance(payload, dict):
-        raise AppError("An update must be a JSON object.", code="invalid_update")
-    try:
-        events = runtime.channels.get("telegram").parse(payload)
-    except MissingUpdateIdError as exc:
-        # Telegram itself never sends this; whoever did gets told what is wrong, not a 500.
-        raise AppError(N_("Not a Telegram update: {reason}.").format(reason=exc), code="invalid_update") from exc
-    await store_events(runtime, agent_id, "telegram", events, raw=payload, answer=enabled)
-    return JSONResponse({"ok": True})
 
 
 class ChannelSelector(Input):
@@ -113,19 +74,39 @@ async def channels_stop(request: Request, user: CurrentUser, db: SessionDep,
     return await _switch(request, user, db, selector, False)
 
 
-@router.get("/api/agents/{agent_id}/channels/setup")
+@router.get("/api/agents/{agent_id}/channels/setup", responses=errors(404))
 async def channel_setup(agent_id: RowId, request: Request, user: CurrentUser, db: SessionDep) -> dict[str, Any]:
-    """What to paste into Meta's dashboard (and where Telegram delivers in webhook mode)."""
+    """What to paste into each platform's dashboard (and where Telegram delivers in webhook mode)."""
     await get_owned(db, user, agent_id)
     settings = request.app.state.settings
-    base = settings.public_base_url or None
+    return {name: channel.setup_info(settings) for name, channel in CHANNELS.items()}
 
-    def url(path: str) -> str | None:
-        return base + path if base else None
 
-    return {
-        "telegram": {"webhook_url": url(WEBHOOK_PATH)},
-        "whatsapp": {"webhook_url": url("/webhook/whatsapp"), "verify_token": settings.whatsapp_verify_token or None},
-        "instagram": {"webhook_url": url("/webhook/instagram"),
-                      "verify_token": settings.instagram_verify_token or None},
-    }
+@router.put("/api/agents/{agent_id}/integrations", response_model=AgentOut, responses=errors(404, 409),
+            tags=["agents"])
+async def put_integrations(
+    agent_id: RowId, body: IntegrationsUpdate, request: Request, user: CurrentUser, db: DatabaseDep,
+    settings: SettingsDep,
+) -> AgentOut:
+    """Check new channel settings with their platform first; store them only when that worked."""
+    manager = manager_from(request)
+    async with db.transaction(write=False) as session:
+        agent = await get_owned(session, user, agent_id)
+    old = dict(agent.integrations_json or {})
+    try:
+        agent.integrations_json = merge(old, body, settings)
+    except MissingField as exc:
+        raise Unprocessable(str(exc), extra={"errors": [{"field": exc.field, "message": "required"}]}) from exc
+    try:
+        plans = await manager.prepare(agent, old, agent.integrations_json)
+    except ChannelSetupError as exc:
+        problems = [{"field": exc.field, "message": exc.message}] if exc.field else []
+        raise Unprocessable(exc.message, code="channel_setup_failed", extra={"errors": problems}) from exc
+    async with db.transaction() as session:
+        stored = await get_owned(session, user, agent_id, for_update=True)
+        stored.integrations_json = agent.integrations_json
+        await manager.apply(session, stored, old, plans)
+        await session.flush()
+        out = to_out(stored, settings.encryption_key, integrations=manager.masked(stored.integrations_json))
+    await manager.teardown_removed(agent, old, plans)
+    return out

@@ -5,5 +5,5 @@ composes one answer (`compose`) and answers the owner's playground, service.py i
 owner's view (take-over, replies), failures.py the hand-over when a message cannot be processed.
 
 Owns the tables `conversations` and `messages`.
-May import: knowledge, agents, auth, jobs, runtime, llm and the core; never channels.
+May import: knowledge, agents, auth, jobs, runtime, llm, language and the core; never channels.
 """

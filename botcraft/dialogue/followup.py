@@ -14,7 +14,7 @@ from typing import Protocol
 
 from botcraft.dialogue import smalltalk
 from botcraft.dialogue.prompting import HistoryItem
-from botcraft.knowledge.analyzer import analyze_words, is_stopword
+from botcraft.language.analyzer import analyze_words, is_stopword
 from botcraft.llm.base import ChatMessage, Completion, LLMError
 
 _LEANS = re.compile(r"^\s*(а|и|ну а|а если|а для|а на|а в|а с|and|what about|how about|and for|and in)\b",

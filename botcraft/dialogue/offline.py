@@ -19,9 +19,9 @@ from botcraft.agents.prompts import detect_language
 from botcraft.dialogue import rows
 from botcraft.dialogue.passages import Found, Part
 from botcraft.i18n import N_
-from botcraft.knowledge.analyzer import analyze
 from botcraft.knowledge.query import Query
 from botcraft.knowledge.search import Hit
+from botcraft.language.analyzer import analyze
 
 ACCEPT = 0.5  # the share of the question (by concept weight) a passage must cover
 MEANING_ONLY = 0.49  # a passage close in meaning that covers too little by words: just below ACCEPT

@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from botcraft.dialogue import followup
 from botcraft.dialogue.prompting import HistoryItem
-from botcraft.knowledge.analyzer import analyze
 from botcraft.knowledge.query import Query, inherit_kinds, understand
 from botcraft.knowledge.search import Hit, Source, prepare, search
-from botcraft.knowledge.synonyms import thesaurus
+from botcraft.language.analyzer import analyze
+from botcraft.language.synonyms import thesaurus
 
 OVERVIEW_ROWS = 5
 _PARTS = re.compile(r"\?\s+|\s+и\s+|\s+а также\s+|,\s+а\s+|;\s+|\s+and\s+|\s+also\s+", re.IGNORECASE)

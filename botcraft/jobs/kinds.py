@@ -7,3 +7,4 @@ DELIVER_MESSAGE = "deliver_message"  # a stored outbound message (the owner's re
 PROCESS_DOCUMENT = "process_document"  # an uploaded document → parsed, chunked, indexed (knowledge/processing.py)
 EMBED_DOCUMENT = "embed_document"  # a ready document → its passages' vectors (knowledge/embedding.py)
 NOTIFY_OWNER = "notify_owner"  # a conversation needing its owner → told by Telegram or e-mail (notifications/tasks.py)
+AGENT_REMOVED = "agent_removed"  # a deleted agent → its bots torn down, its files removed (services.py)

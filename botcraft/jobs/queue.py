@@ -94,16 +94,17 @@ class LeaseLost(Exception):
     """This worker's lease ran out and another worker holds the job: its effect must not commit."""
 
 
-def complete_in(connection: Connection, job: ClaimedJob) -> None:
+def complete_in(connection: Connection, job: ClaimedJob, *, keep: dict[str, Any] | None = None) -> None:
     """Mark `job` done inside a unit of `Database.run`, so its effect and `done` commit together.
 
-    Raises LeaseLost (rolling the unit back) when another worker holds the job now.
+    `keep` replaces the payload kept with the finished job (a payload with secrets in it
+    keeps only its ids). Raises LeaseLost (rolling the unit back) when another worker holds
+    the job now.
     """
-    result = connection.execute(
-        update(Job)
-        .where(_owned(job.id, job.worker_id))
-        .values(status=DONE, locked_by=None, lease_expires_at=None, finished_at=utcnow())
-    )
+    values: dict[str, Any] = {"status": DONE, "locked_by": None, "lease_expires_at": None, "finished_at": utcnow()}
+    if keep is not None:
+        values["payload"] = keep
+    result = connection.execute(update(Job).where(_owned(job.id, job.worker_id)).values(**values))
     if not result.rowcount:
         raise LeaseLost(f"job {job.id} is held by another worker now")
     job.completed = True

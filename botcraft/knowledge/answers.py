@@ -15,8 +15,8 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from botcraft.errors import Conflict, NotFound
-from botcraft.knowledge.analyzer import index_text, query_terms
 from botcraft.knowledge.search import Hit
+from botcraft.language.analyzer import index_text, query_terms
 from botcraft.models import Agent, Chunk, Document, OwnerAnswer, utcnow
 
 QA_TYPE = "qa"  # Document.file_type of a pair's hidden document; never listed as an upload

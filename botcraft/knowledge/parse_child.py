@@ -41,9 +41,9 @@ def _line(value: object) -> str:
 
 
 def parse(path: Path, file_type: str, limits: dict[str, object], out: TextIO) -> None:
-    from botcraft.knowledge.analyzer import index_text
     from botcraft.knowledge.chunking import chunk_passages
     from botcraft.knowledge.parsers import ExtractionError, ExtractLimits, extract
+    from botcraft.language.analyzer import index_text
 
     try:
         extraction = extract(path, file_type, ExtractLimits(**limits))  # type: ignore[arg-type]

@@ -14,7 +14,8 @@ import math
 import re
 from dataclasses import dataclass, replace
 
-from botcraft.knowledge.analyzer import (
+from botcraft.knowledge.vocabulary import Vocabulary
+from botcraft.language.analyzer import (
     analyze_words,
     is_misspelt_question_word,
     is_stopword,
@@ -22,8 +23,7 @@ from botcraft.knowledge.analyzer import (
     normalize,
     part_of_speech,
 )
-from botcraft.knowledge.synonyms import Thesaurus
-from botcraft.knowledge.vocabulary import Vocabulary
+from botcraft.language.synonyms import Thesaurus
 
 # Nouns that name no thing of the business: their absence from the documents says nothing.
 _GENERIC_NOUNS = frozenset(

@@ -20,10 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from botcraft.embeddings.base import EmbeddingError
 from botcraft.knowledge import meaning
-from botcraft.knowledge.analyzer import fts5_match, query_terms, tsquery
 from botcraft.knowledge.embedding import SPAN_CHARS
 from botcraft.knowledge.query import Query, understand
 from botcraft.knowledge.vocabulary import agent_context
+from botcraft.language.analyzer import fts5_match, query_terms, tsquery
 from botcraft.models import Chunk, Document
 
 log = structlog.get_logger("botcraft.knowledge")

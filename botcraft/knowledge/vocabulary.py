@@ -18,7 +18,7 @@ from rapidfuzz.process import extract
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from botcraft.knowledge.synonyms import Thesaurus, thesaurus
+from botcraft.language.synonyms import Thesaurus, thesaurus
 
 _CACHED_AGENTS = 32
 _VERSION = text(

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from botcraft.knowledge.analyzer import query_terms
+from botcraft.language.analyzer import query_terms
 
 T = TypeVar("T")
 

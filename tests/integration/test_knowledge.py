@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests import docgen
-from tests.helpers import create_agent, sign_up, upload, wait_processed
+from tests.helpers import create_agent, sign_up, until, upload, wait_processed
 
 PRICE_ROWS = [
     ["Артикул", "Наименование", "Цена, ₽", "Остаток"],
@@ -180,7 +180,12 @@ async def test_delete_document_and_agent_remove_files_and_chunks(client, owner, 
 
     doc = await _upload_ready(client, headers, agent_id, docgen.make_pdf(tmp_path / "e.pdf", ["Оплата картой"]))
     assert (await client.delete(f"/api/agents/{agent_id}", headers=headers)).status_code == 204
-    assert not (settings.data_dir / "files" / doc["sha256"][:2] / doc["sha256"]).exists()
+    file = settings.data_dir / "files" / doc["sha256"][:2] / doc["sha256"]
+
+    async def file_gone():
+        return not file.exists()
+
+    await until(file_gone)  # the `agent_removed` job
 
 
 async def test_reprocess_gives_the_same_chunks(client, owner, workers, tmp_path):

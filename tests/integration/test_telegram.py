@@ -316,7 +316,12 @@ async def test_deleting_the_agent_removes_its_webhook(client, shop, tg, webhook_
     headers, agent_id = shop
     await _connect(client, headers, agent_id, webhook_bot, webhook_mode=True)
     assert (await client.delete(f"/api/agents/{agent_id}", headers=headers)).status_code == 204
-    assert not (tg.webhook(webhook_bot) or {}).get("url")
+    assert (await client.get(f"/api/agents/{agent_id}", headers=headers)).status_code == 404
+
+    async def webhook_gone():
+        return not (tg.webhook(webhook_bot) or {}).get("url")
+
+    await until(webhook_gone)  # the `agent_removed` job
 
 
 async def test_the_same_bot_cannot_serve_two_agents(client, shop, tg, webhook_bot):

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from botcraft.knowledge.analyzer import analyze, fts5_match, index_text, query_terms, tsquery
+from botcraft.language.analyzer import analyze, fts5_match, index_text, query_terms, tsquery
 
 
 def matches(query: str, document: str) -> bool:

@@ -106,7 +106,7 @@ def test_every_chunk_of_a_long_pdf_page_carries_the_pages_heading():
 
 
 def test_a_spreadsheet_rows_searchable_text_carries_its_sheet_name():
-    from botcraft.knowledge.analyzer import index_text
+    from botcraft.language.analyzer import index_text
 
     [chunk] = chunk_passages([Passage("Город: Самара; Срок: 3 дня; Цена: 450 руб", "row", sheet="Доставка", row=4)])
     assert chunk.text == "Город: Самара; Срок: 3 дня; Цена: 450 руб"  # what is quoted stays the row

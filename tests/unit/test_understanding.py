@@ -7,10 +7,10 @@ import pytest
 
 from botcraft.dialogue import followup, offline, smalltalk
 from botcraft.dialogue.prompting import HistoryItem
-from botcraft.knowledge.analyzer import analyze
+from botcraft.language.analyzer import analyze
 from botcraft.knowledge.query import understand
 from botcraft.knowledge.search import Hit, Source
-from botcraft.knowledge.synonyms import check_owner_lines, thesaurus
+from botcraft.language.synonyms import check_owner_lines, thesaurus
 from botcraft.knowledge.vocabulary import Vocabulary
 
 

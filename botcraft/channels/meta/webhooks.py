@@ -1,4 +1,4 @@
-"""WhatsApp and Instagram webhooks: Meta's verification GET, signed POSTs.
+"""The webhook of a Meta channel (WhatsApp, Instagram): Meta's verification GET, signed POSTs.
 
 Every POST's X-Hub-Signature-256 is checked over the raw body before anything else; a
 missing header is 401, a wrong one 403, no app secret configured 503, and nothing is
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -25,15 +26,14 @@ from botcraft.channels.meta.signature import (
     verify_challenge,
     verify_signature,
 )
-from botcraft.channels.router import manager_from
 from botcraft.channels.routes import by_route_key
+from botcraft.config import Settings
 from botcraft.db import Database, DatabaseDep
 from botcraft.errors import AppError
 from botcraft.jsonbody import load_json_body
 from botcraft.openapi import errors, webhook_body
 
 log = structlog.get_logger("botcraft.meta")
-router = APIRouter(tags=["channels"])
 
 _SIGNATURE_ERRORS = {
     SignatureResult.MISSING: ("The X-Hub-Signature-256 header is missing.", "signature_missing"),
@@ -44,15 +44,12 @@ _SIGNATURE_ERRORS = {
 _WEBHOOK_ERRORS = errors(400, 401, 403, 503)
 
 
-def _secrets(request: Request, channel: str) -> tuple[str, str]:
-    settings = request.app.state.settings
-    if channel == "whatsapp":
-        return settings.whatsapp_verify_token, settings.whatsapp_app_secret
-    return settings.instagram_verify_token, settings.instagram_app_secret
+# (verify token, app secret) of one channel, from the server's settings.
+SecretsOf = Callable[[Settings], tuple[str, str]]
 
 
-def _verify_get(request: Request, channel: str) -> PlainTextResponse:
-    verify_token, _ = _secrets(request, channel)
+def _verify_get(request: Request, secrets_of: SecretsOf) -> PlainTextResponse:
+    verify_token, _ = secrets_of(request.app.state.settings)
     challenge = verify_challenge(request.query_params, verify_token or None)
     if challenge is None:
         raise AppError("Verification failed: the verify token does not match.", code="verify_token_mismatch",
@@ -60,15 +57,15 @@ def _verify_get(request: Request, channel: str) -> PlainTextResponse:
     return PlainTextResponse(challenge)
 
 
-async def _ingest(request: Request, db: Database, channel_name: str) -> JSONResponse:
-    _, app_secret = _secrets(request, channel_name)
+async def _ingest(request: Request, db: Database, channel_name: str, secrets_of: SecretsOf) -> JSONResponse:
+    _, app_secret = secrets_of(request.app.state.settings)
     raw = await request.body()
     result = verify_signature(raw, request.headers.get(SIGNATURE_HEADER), app_secret or None)
     if result != SignatureResult.OK:
         detail, code = _SIGNATURE_ERRORS[result]
         raise AppError(detail, code=code, status_code=result.http_status)
     payload = load_json_body(raw)
-    events = manager_from(request).get(channel_name).parse(payload if isinstance(payload, dict) else {})
+    events = request.app.state.runtime.channels.get(channel_name).parse(payload if isinstance(payload, dict) else {})
     by_route: dict[str, list[InboundEvent]] = defaultdict(list)
     for event in events:
         by_route[event.route_key or ""].append(event)
@@ -95,21 +92,18 @@ async def _ingest(request: Request, db: Database, channel_name: str) -> JSONResp
     return JSONResponse({"ok": True})
 
 
-@router.get("/webhook/whatsapp", response_class=PlainTextResponse, responses=errors(403))
-async def whatsapp_verify(request: Request) -> Any:
-    return _verify_get(request, "whatsapp")
+def webhook_router(channel_name: str, secrets_of: SecretsOf) -> APIRouter:
+    """Meta's verification GET and the signed POST at /webhook/<channel_name>."""
+    router = APIRouter(tags=["channels"])
+    path = f"/webhook/{channel_name}"
 
+    @router.get(path, response_class=PlainTextResponse, responses=errors(403), name=f"{channel_name}_verify")
+    async def verify(request: Request) -> Any:
+        return _verify_get(request, secrets_of)
 
-@router.post("/webhook/whatsapp", responses=_WEBHOOK_ERRORS, openapi_extra=webhook_body(SIGNATURE_HEADER))
-async def whatsapp_webhook(request: Request, db: DatabaseDep) -> JSONResponse:
-    return await _ingest(request, db, "whatsapp")
+    @router.post(path, responses=_WEBHOOK_ERRORS, openapi_extra=webhook_body(SIGNATURE_HEADER),
+                 name=f"{channel_name}_webhook")
+    async def webhook(request: Request, db: DatabaseDep) -> JSONResponse:
+        return await _ingest(request, db, channel_name, secrets_of)
 
-
-@router.get("/webhook/instagram", response_class=PlainTextResponse, responses=errors(403))
-async def instagram_verify(request: Request) -> Any:
-    return _verify_get(request, "instagram")
-
-
-@router.post("/webhook/instagram", responses=_WEBHOOK_ERRORS, openapi_extra=webhook_body(SIGNATURE_HEADER))
-async def instagram_webhook(request: Request, db: DatabaseDep) -> JSONResponse:
-    return await _ingest(request, db, "instagram")
+    return router

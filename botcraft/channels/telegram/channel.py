@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import structlog
 from aiogram import Bot
@@ -25,6 +25,12 @@ from botcraft.channels.base import BaseChannel, ChannelContext, ChannelSetupErro
 from botcraft.channels.events import EventKind, InboundEvent
 from botcraft.channels.telegram.format import render_parts
 from botcraft.channels.telegram.parse import parse_update
+from botcraft.channels.telegram.settings import TelegramSettings
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+    from botcraft.config import Settings
 
 log = structlog.get_logger("botcraft.telegram")
 
@@ -44,6 +50,24 @@ def secret_hash(secret: str) -> str:
 
 class TelegramChannel(BaseChannel):
     name: ClassVar[str] = "telegram"
+    settings_model = TelegramSettings
+    secret_fields = ("token",)
+    required_fields = ("token",)
+
+    @classmethod
+    def routers(cls) -> list[APIRouter]:
+        from botcraft.channels.telegram.webhook import router
+
+        return [router]
+
+    @classmethod
+    def first_values(cls, settings: Settings) -> dict[str, Any]:
+        return {"webhook_mode": settings.telegram_webhook_mode}
+
+    @classmethod
+    def setup_info(cls, settings: Settings) -> dict[str, Any]:
+        base = settings.public_base_url
+        return {"webhook_url": base + WEBHOOK_PATH if base else None}
 
     def __init__(self, runtime: Any) -> None:
         super().__init__(runtime)

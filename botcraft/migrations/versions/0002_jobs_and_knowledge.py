@@ -2,7 +2,7 @@
 
 SQLite: an external-content FTS5 table kept in step by triggers.
 PostgreSQL: a generated tsvector column with a GIN index.
-Both index the same pre-stemmed tokens (knowledge.analyzer), so they agree on matches.
+Both index the same pre-stemmed tokens (language.analyzer), so they agree on matches.
 
 Revision ID: 0002
 Revises: 0001

@@ -1,6 +1,6 @@
 """Synonyms as data: the built-in everyday-commerce groups plus the owner's own, per agent.
 
-The format (botcraft/knowledge/data/synonyms.txt, and an agent's `synonyms` field) is one
+The format (botcraft/language/data/synonyms.txt, and an agent's `synonyms` field) is one
 line per group, members separated by commas; a member may be a phrase. `a => b` reads a
 colloquial form as the standard one. A line starting with "?" is a question-kind group (a
 price, the opening hours, the address): the second part of a two-part question inherits it.
@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from botcraft.knowledge.analyzer import analyze_words, is_stopword, normalize
+from botcraft.language.analyzer import analyze_words, is_stopword, normalize
 
 _BUILTIN = Path(__file__).with_name("data") / "synonyms.txt"
 
