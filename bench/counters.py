@@ -11,12 +11,14 @@
   aiosqlite (COMMIT is a statement SQLite runs; a rollback of nothing is a hop only), each
   statement and COMMIT through SQLAlchemy's sync SQLite driver (the unit threads), and on
   PostgreSQL each statement SQLAlchemy sends plus each COMMIT.
+With BENCH_COUNTERS_SQL=1 the file also tallies each statement by its first words ("sql").
 A daemon thread writes the totals to the file every 50 ms; the bench reads them before and
 after a phase and divides the difference by the updates answered in between.
 """
 
 from __future__ import annotations
 
+import collections
 import itertools
 import json
 import os
@@ -55,8 +57,13 @@ def install() -> None:
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
+    tally: collections.Counter[str] = collections.Counter()
+    by_text = bool(os.environ.get("BENCH_COUNTERS_SQL"))  # which statements: their first words
+
     @event.listens_for(Engine, "before_cursor_execute")
-    def _statement(conn: Any, *_args: Any) -> None:
+    def _statement(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if by_text:
+            tally[" ".join(statement.split())[:90]] += 1
         if conn.dialect.name == "postgresql":
             next(_pg_statements)
         elif conn.dialect.driver == "pysqlite":
@@ -89,6 +96,7 @@ def install() -> None:
                 "statements": _value(_statements),
                 "pg_statements": _value(_pg_statements),
                 "at": time.time(),
+                **({"sql": dict(tally)} if by_text else {}),
             }
             tmp = target.with_suffix(".tmp")
             tmp.write_text(json.dumps(body))
@@ -101,4 +109,4 @@ def install() -> None:
 def read(path: str | Path) -> dict[str, int]:
     """The totals as last written (waits for a fresh write, so nothing in flight is missed)."""
     time.sleep(0.12)
-    return {k: v for k, v in json.loads(Path(path).read_text()).items() if k != "at"}
+    return {k: v for k, v in json.loads(Path(path).read_text()).items() if k not in ("at", "sql")}

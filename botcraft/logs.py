@@ -102,8 +102,9 @@ def configure_logging(*, json_logs: bool, level: str = "INFO") -> None:
     # Replace only our own handler: others (a test's log capture) stay attached.
     root.handlers[:] = [h for h in root.handlers if h.get_name() != "botcraft"] + [handler]
     root.setLevel(level.upper())
-    # httpx logs every request URL at INFO, and Telegram URLs carry the bot token.
-    for noisy in ("httpx", "httpcore", "aiogram.event", "openai", "uvicorn.access"):
+    # httpx logs every request URL at INFO, and Telegram URLs carry the bot token. The openai
+    # SDK brings its own copy of httpx, logging as "httpx2": a line per LLM call otherwise.
+    for noisy in ("httpx", "httpx2", "httpcore", "aiogram.event", "openai", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []

@@ -10,8 +10,9 @@ bot), meta/ (what WhatsApp and Instagram share: the Graph client and its errors,
 signature, the webhook, the checks of Meta's ids), whatsapp/ and instagram/ (each a
 channel, its settings and its parser).
 
-Owns the tables `channel_states` and `channel_events`, and writes `ai_agents.integrations_json`; it never writes dialogue's tables
-(conversations, messages) itself but calls dialogue (handle_inbound, apply_status,
-record_delivery).
+Owns the tables `channel_states` and `channel_events`, and writes agents'
+`ai_agents.integrations_json` (only channels knows each channel's fields). It never writes
+dialogue's tables (conversations, messages) itself but calls dialogue (handle_inbound,
+apply_status, record_delivery).
 May import: dialogue, knowledge, agents, auth, jobs, runtime, llm, language and the core.
 """

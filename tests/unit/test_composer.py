@@ -7,11 +7,11 @@ from botcraft.agents.prompts import generate_system_prompt
 from botcraft.dialogue import offline, rows
 from botcraft.dialogue.passages import Found, Overview, Part, split_parts
 from botcraft.dialogue.prompting import welcome
-from botcraft.language.analyzer import analyze
 from botcraft.knowledge.query import inherit_kinds, understand
 from botcraft.knowledge.search import Hit, Source
-from botcraft.language.synonyms import thesaurus
 from botcraft.knowledge.vocabulary import Vocabulary
+from botcraft.language.analyzer import analyze
+from botcraft.language.synonyms import thesaurus
 
 FAQ = ("Частые вопросы\n\nКак до вас добраться? От метро «Парк культуры» пять минут пешком, адрес: ул. Садовая, 12. "
        "Мы работаем ежедневно с 10:00 до 21:00. Оплатить можно картой или через СБП. "

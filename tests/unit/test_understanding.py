@@ -7,11 +7,11 @@ import pytest
 
 from botcraft.dialogue import followup, offline, smalltalk
 from botcraft.dialogue.prompting import HistoryItem
-from botcraft.language.analyzer import analyze
 from botcraft.knowledge.query import understand
 from botcraft.knowledge.search import Hit, Source
-from botcraft.language.synonyms import check_owner_lines, thesaurus
 from botcraft.knowledge.vocabulary import Vocabulary
+from botcraft.language.analyzer import analyze
+from botcraft.language.synonyms import check_owner_lines, thesaurus
 
 
 def vocabulary_of(*texts: str) -> Vocabulary:
