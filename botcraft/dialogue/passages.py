@@ -19,6 +19,7 @@ from botcraft.dialogue import followup
 from botcraft.dialogue.prompting import HistoryItem
 from botcraft.knowledge.query import Query, inherit_kinds, understand
 from botcraft.knowledge.search import Hit, Source, prepare, search
+from botcraft.knowledge.vocabulary import agent_context
 from botcraft.language.analyzer import analyze
 from botcraft.language.synonyms import thesaurus
 
@@ -83,14 +84,15 @@ async def find(
     question = message
     if previous and rewrite is not None:
         question, previous = await followup.standalone(rewrite, message, previous, language), None
-    whole = await prepare(session, agent_id, question, previous=previous)
+    context = await agent_context(session, agent_id)  # once for the whole message and its parts
+    whole = await prepare(session, agent_id, question, previous=previous, context=context)
     searched = f"{previous} {question}" if previous else question
     parts = [Part(whole, await search(session, agent_id, searched, limit=limit, prepared=whole))]
     pieces = split_parts(question) if previous is None else []
     if len(pieces) > 1:
         first: Query | None = None
         for piece in pieces:
-            query = await prepare(session, agent_id, piece)
+            query = await prepare(session, agent_id, piece, context=context)
             query = query if first is None else inherit_kinds(query, first)
             first = first or query
             if query.concepts:

@@ -22,8 +22,9 @@ from botcraft.embeddings.base import EmbeddingError
 from botcraft.knowledge import meaning
 from botcraft.knowledge.embedding import SPAN_CHARS
 from botcraft.knowledge.query import Query, understand
-from botcraft.knowledge.vocabulary import agent_context
+from botcraft.knowledge.vocabulary import Vocabulary, agent_context
 from botcraft.language.analyzer import fts5_match, query_terms, tsquery
+from botcraft.language.synonyms import Thesaurus
 from botcraft.models import Chunk, Document
 
 log = structlog.get_logger("botcraft.knowledge")
@@ -146,9 +147,12 @@ _POSTGRES = text(
 )
 
 
-async def prepare(session: AsyncSession, agent_id: int, question: str, *, previous: str | None = None) -> Query:
-    """The question read against the agent's own vocabulary and synonyms (cached per agent)."""
-    vocabulary, thesaurus = await agent_context(session, agent_id)
+async def prepare(session: AsyncSession, agent_id: int, question: str, *, previous: str | None = None,
+                  context: tuple[Vocabulary, Thesaurus] | None = None) -> Query:
+    """The question read against the agent's own vocabulary and synonyms (cached per agent).
+
+    `context` is agent_context() already read for another part of the same message."""
+    vocabulary, thesaurus = context or await agent_context(session, agent_id)
     return understand(question, thesaurus, vocabulary, previous=previous)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from botcraft.models import ChannelEvent, Conversation, Message
+from botcraft.models import ChannelEvent, Conversation, Job, Message
 from tests import docgen
 from tests.helpers import create_agent, sign_up, until, upload, wait_processed
 
@@ -312,16 +312,19 @@ async def test_removing_the_token_tears_the_bot_down(client, shop, tg, webhook_b
     assert telegram["configured"] is False and telegram["running"] is False
 
 
-async def test_deleting_the_agent_removes_its_webhook(client, shop, tg, webhook_bot):
+async def test_deleting_the_agent_removes_its_webhook_and_keeps_no_token(app, client, shop, tg, webhook_bot):
     headers, agent_id = shop
     await _connect(client, headers, agent_id, webhook_bot, webhook_mode=True)
     assert (await client.delete(f"/api/agents/{agent_id}", headers=headers)).status_code == 204
     assert (await client.get(f"/api/agents/{agent_id}", headers=headers)).status_code == 404
 
-    async def webhook_gone():
-        return not (tg.webhook(webhook_bot) or {}).get("url")
+    async def finished_removal():
+        async with app.state.db.transaction(write=False) as session:
+            return await session.scalar(select(Job.payload).where(Job.kind == "agent_removed", Job.status == "done"))
 
-    await until(webhook_gone)  # the `agent_removed` job
+    payload = await until(finished_removal)
+    assert not (tg.webhook(webhook_bot) or {}).get("url")  # torn down on Telegram's side
+    assert payload == {"agent_id": agent_id}  # the finished job keeps no bot token, not even encrypted
 
 
 async def test_the_same_bot_cannot_serve_two_agents(client, shop, tg, webhook_bot):
