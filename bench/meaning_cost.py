@@ -55,7 +55,7 @@ def _files() -> dict[str, tuple[Path, str]]:
 async def _ours(path: Path, file_type: str, out: Path, limit: int | None) -> dict[str, Any]:
     import shutil
 
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from botcraft.db import Database
     from botcraft.jobs.kinds import EMBED_DOCUMENT
@@ -82,9 +82,8 @@ async def _ours(path: Path, file_type: str, out: Path, limit: int | None) -> dic
         doc_id = doc.id
     await process_document(runtime, ClaimedJob(0, "process_document", {"document_id": doc_id}, 1, 5))
     async with db.transaction() as session:
-        chunks = (await session.execute(select(Chunk.ordinal, Chunk.text).where(Chunk.document_id == doc_id)
-                                        .order_by(Chunk.ordinal))).all()
-        spans = embedding.spans_of([(o, t) for o, t in chunks], current.max_vectors_per_document)
+        chunk_count = await session.scalar(select(func.count()).select_from(Chunk).where(Chunk.document_id == doc_id))
+        spans = await embedding.read_spans(session, doc_id, current.max_vectors_per_document)
         whole = len(spans)
         if limit is not None and limit < len(spans):
             # Only the first `limit` spans: the chunks past them go (words are not measured
@@ -103,7 +102,7 @@ async def _ours(path: Path, file_type: str, out: Path, limit: int | None) -> dic
     await current.aclose()
     await runtime.close()
     await db.dispose()
-    return {"chunks": len(chunks), "spans": len(spans), "spans_whole": whole, "stored": stored, "seconds": round(took, 2),
+    return {"chunks": chunk_count, "spans": len(spans), "spans_whole": whole, "stored": stored, "seconds": round(took, 2),
             "cpu_seconds": round(cpu, 2), "passages_per_s": round(len(spans) / took, 2),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 

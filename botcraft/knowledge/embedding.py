@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,17 +49,50 @@ class Span:
     text: str
 
 
-def spans_of(chunks: Sequence[tuple[int, str]], max_vectors: int) -> list[Span]:
-    """One span per chunk, or runs of neighbouring chunks when there are more than max_vectors."""
-    if not chunks:
-        return []
-    size = max(1, math.ceil(len(chunks) / max(1, max_vectors)))
-    spans = []
-    for i in range(0, len(chunks), size):
-        run = chunks[i:i + size]
-        text = "\n".join(t for _, t in run)
-        spans.append(Span(run[0][0], run[-1][0], text[:SPAN_CHARS]))
-    return spans
+class _SpanBuilder:
+    """Spans from chunks taken in ordinal order: one per chunk, or runs of `size` neighbours.
+
+    Only a run's first SPAN_CHARS characters are kept, so memory follows the number of
+    vectors, not the size of the document (a 150,000-row price list)."""
+
+    def __init__(self, count: int, max_vectors: int) -> None:
+        self.size = max(1, math.ceil(count / max(1, max_vectors)))
+        self.spans: list[Span] = []
+        self._taken = 0
+        self._start = self._end = 0
+        self._texts: list[str] = []
+        self._length = 0
+
+    def add(self, ordinal: int, text: str) -> None:
+        if self._taken % self.size == 0:
+            self._close()
+            self._start = ordinal
+        self._end = ordinal
+        if self._length < SPAN_CHARS:
+            self._texts.append(text)
+            self._length += len(text) + 1
+        self._taken += 1
+
+    def finish(self) -> list[Span]:
+        self._close()
+        return self.spans
+
+    def _close(self) -> None:
+        if self._texts:
+            self.spans.append(Span(self._start, self._end, "\n".join(self._texts)[:SPAN_CHARS]))
+        self._texts, self._length = [], 0
+
+
+async def read_spans(session: AsyncSession, document_id: int, max_vectors: int) -> list[Span]:
+    """The document's spans, its chunks streamed in ordinal order (never all in memory)."""
+    count = await session.scalar(select(func.count()).select_from(Chunk).where(Chunk.document_id == document_id))
+    builder = _SpanBuilder(int(count or 0), max_vectors)
+    result = await session.stream(
+        select(Chunk.ordinal, Chunk.text).where(Chunk.document_id == document_id).order_by(Chunk.ordinal))
+    async for partition in result.partitions(2000):
+        for ordinal, text in partition:
+            builder.add(ordinal, text)
+    return builder.finish()
 
 
 def queue_for(session: AsyncSession, document: Document) -> None:
@@ -120,10 +152,7 @@ async def embed_document(runtime: Runtime, job: ClaimedJob) -> None:
         if document is None or document.status != "ready" or document.embedding_model != model:
             return  # deleted, reprocessed or superseded: a newer job has it
         processed_at, agent_id = document.processed_at, document.agent_id
-        chunks = (await session.execute(
-            select(Chunk.ordinal, Chunk.text).where(Chunk.document_id == document_id).order_by(Chunk.ordinal)
-        )).all()
-        spans = spans_of([(o, t) for o, t in chunks], current.max_vectors_per_document)
+        spans = await read_spans(session, document_id, current.max_vectors_per_document)
         done = set((await session.execute(
             select(ChunkVector.ordinal_start).where(ChunkVector.document_id == document_id,
                                                     ChunkVector.model == model)

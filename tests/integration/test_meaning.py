@@ -91,3 +91,30 @@ async def test_paraphrases_word_search_misses_are_found_by_meaning_and_out_of_sc
         results = await _search(client, headers, agent_id, question, limit=5)
         assert results, "meaning search still ranks the nearest passages"
         assert not any(r["close_in_meaning"] for r in results), question
+
+
+async def test_a_document_over_the_vector_cap_is_embedded_in_runs_of_neighbouring_chunks(
+        client, workers, settings, tmp_path, monkeypatch):
+    """A price list longer than the cap gets one vector per run of rows (each run read from its
+    first rows), and every row stays findable by words."""
+    from botcraft.knowledge import meaning
+
+    monkeypatch.setattr(meaning.current(), "max_vectors_per_document", 3)
+    headers = await sign_up(client)
+    agent = await create_agent(client, headers, name="Салон «Локон»", business_description="Салон красоты")
+    rows = [["Услуга", "Цена, ₽"]] + [[f"Услуга номер {i}", 100 * i] for i in range(1, 20)]
+    rows[18] = ["Бесплатная парковка во дворе для клиентов", 0]
+    xlsx = docgen.make_xlsx(tmp_path / "прайс.xlsx", {"Прайс": rows})
+    doc = (await upload(client, headers, agent["id"], xlsx)).json()
+    assert (await wait_processed(client, headers, agent["id"], doc["id"]))["status"] == "ready"
+
+    async def embedded():
+        current = (await client.get(f"/api/agents/{agent['id']}/documents/{doc['id']}", headers=headers)).json()
+        return current if current["embedding_status"] == "ready" else None
+
+    done = await until(embedded, timeout=120)
+    assert done["chunk_count"] > 3
+    assert done["embedding_total"] == done["embedded_count"] == 3
+    top = (await _search(client, headers, agent["id"], "Где можно оставить машину?", limit=1))[0]
+    assert "парковка" in top["text"].lower() and "meaning" in top["found_by"]
+    assert "Услуга номер 19" in (await _search(client, headers, agent["id"], "Услуга номер 19", limit=1))[0]["text"]
