@@ -59,15 +59,14 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False, pool_size: int = 32) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
-        # A pool big enough that busy workers reuse connections instead of opening new
-        # ones (a new PostgreSQL connection is a new server process).
+        # A pool big enough that busy workers reuse connections, and no overflow: an overflow
+        # connection is opened and closed again per checkout under load (on SQLite a new
+        # aiosqlite thread and the pragmas, on PostgreSQL a new server process). With 256
+        # turns at once that churn cost ~7 ms of CPU per answer on SQLite in
+        # bench/channels_e2e. Waiting for a pooled connection instead costs nothing: 32
+        # statements at once is more than two cores run side by side anyway.
         self._units: _SQLiteUnits | None = None
         if self.is_sqlite:
-            # No overflow: every aiosqlite connection is a thread of its own, and an overflow
-            # connection is opened and closed again per checkout (a new thread, the pragmas).
-            # With 256 turns at once that churn cost ~7 ms of CPU per answer in
-            # bench/channels_e2e; waiting for a pooled connection costs nothing (SQLite reads
-            # do not run faster side by side on two cores anyway).
             self.engine: AsyncEngine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=0)
             writer = _configure_sqlite(self.engine)
             self._units = _SQLiteUnits(url, writer)
@@ -75,7 +74,7 @@ class Database:
             # No ping before every checkout (a round trip each time); connections are
             # recycled instead, and a job that meets a dropped connection is retried.
             self.engine = create_async_engine(
-                url, echo=echo, pool_size=pool_size, max_overflow=8, pool_recycle=1800
+                url, echo=echo, pool_size=pool_size, max_overflow=0, pool_recycle=1800
             )
         # Shares the pool; the option only changes how SQLite begins its transactions.
         self.write_engine = self.engine.execution_options(sqlite_immediate=True)

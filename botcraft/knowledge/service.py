@@ -107,7 +107,3 @@ def reprocess(db: AsyncSession, document: Document) -> None:
     document.embedding_status = None
     enqueue(db, PROCESS_DOCUMENT, {"document_id": document.id})
 
-
-async def sha256s_of_agent(db: AsyncSession, agent_id: int) -> list[str]:
-    return list(await db.scalars(select(Document.sha256).where(Document.agent_id == agent_id,
-                                                                Document.file_type != QA_TYPE)))

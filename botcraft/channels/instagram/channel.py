@@ -12,8 +12,6 @@ from botcraft.channels.meta.channel import MetaChannel
 from botcraft.channels.meta.graph import GraphError, instagram_check, instagram_send_text, split_for_instagram
 
 if TYPE_CHECKING:
-    from fastapi import APIRouter
-
     from botcraft.config import Settings
 
 
@@ -24,10 +22,8 @@ class InstagramChannel(MetaChannel):
     required_fields = ("access_token", "business_account_id")
 
     @classmethod
-    def routers(cls) -> list[APIRouter]:
-        from botcraft.channels.meta.webhooks import webhook_router
-
-        return [webhook_router(cls.name, lambda s: (s.instagram_verify_token, s.instagram_app_secret))]
+    def meta_secrets(cls, settings: Settings) -> tuple[str, str]:
+        return settings.instagram_verify_token, settings.instagram_app_secret
 
     @classmethod
     def server_defaults(cls, settings: Settings) -> dict[str, Any]:
@@ -35,16 +31,6 @@ class InstagramChannel(MetaChannel):
                   "business_account_id": settings.instagram_business_account_id,
                   "page_id": settings.instagram_page_id}
         return {k: v for k, v in values.items() if v}
-
-    @classmethod
-    def setup_info(cls, settings: Settings) -> dict[str, Any]:
-        base = settings.public_base_url
-        return {"webhook_url": f"{base}/webhook/{cls.name}" if base else None,
-                "verify_token": settings.instagram_verify_token or None}
-
-    @classmethod
-    def server_configured(cls, settings: Settings) -> bool:
-        return bool(settings.instagram_app_secret and settings.instagram_verify_token)
 
     def _client(self, ctx: ChannelContext) -> Any:
         # With a page id, messages go through the Facebook Page (Facebook Login); otherwise

@@ -14,8 +14,6 @@ from botcraft.channels.whatsapp.parse import parse_whatsapp
 from botcraft.channels.whatsapp.settings import WhatsAppSettings
 
 if TYPE_CHECKING:
-    from fastapi import APIRouter
-
     from botcraft.config import Settings
 
 log = structlog.get_logger("botcraft.whatsapp")
@@ -28,26 +26,14 @@ class WhatsAppChannel(MetaChannel):
     required_fields = ("access_token", "phone_number_id")
 
     @classmethod
-    def routers(cls) -> list[APIRouter]:
-        from botcraft.channels.meta.webhooks import webhook_router
-
-        return [webhook_router(cls.name, lambda s: (s.whatsapp_verify_token, s.whatsapp_app_secret))]
+    def meta_secrets(cls, settings: Settings) -> tuple[str, str]:
+        return settings.whatsapp_verify_token, settings.whatsapp_app_secret
 
     @classmethod
     def server_defaults(cls, settings: Settings) -> dict[str, Any]:
         values = {"access_token": settings.whatsapp_access_token,
                   "phone_number_id": settings.whatsapp_phone_number_id}
         return {k: v for k, v in values.items() if v}
-
-    @classmethod
-    def setup_info(cls, settings: Settings) -> dict[str, Any]:
-        base = settings.public_base_url
-        return {"webhook_url": f"{base}/webhook/{cls.name}" if base else None,
-                "verify_token": settings.whatsapp_verify_token or None}
-
-    @classmethod
-    def server_configured(cls, settings: Settings) -> bool:
-        return bool(settings.whatsapp_app_secret and settings.whatsapp_verify_token)
 
     def _client(self) -> Any:
         return self.graph(self.runtime.settings.graph_api_base)
