@@ -90,8 +90,10 @@ class SendPacer:
             delay = self._reserve(sender_key, chat, per_sender, per_chat, now)
             if len(self._next) > 100_000:  # forget idle keys
                 self._next = {k: v for k, v in self._next.items() if v > now}
+            if delay == 0:
+                return  # the slot is now: no yield to the loop, so no chance to be late for it
             await asyncio.sleep(abs(delay))
-            if delay >= 0:
+            if delay > 0:
                 sent_at = time.monotonic()
                 if sent_at - (now + delay) <= LATE_S:
                     return
