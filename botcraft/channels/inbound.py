@@ -172,7 +172,7 @@ async def hand_over_dead_event(runtime: Runtime, payload: dict[str, Any], error:
             question = select(Message.id).where(Message.agent_id == agent.id, Message.channel == channel_name,
                                                 Message.channel_message_id == inbound.channel_message_id)
             unsent = await session.scalar(
-                select(Message.id).where(Message.status.in_(("queued", dialogue.SENDING)),
+                select(Message.id).where(Message.status.in_(dialogue.UNSENT),
                                          Message.reply_to_id.in_(question)))
     if unsent is not None:
         await outbound.give_up(runtime, unsent, error)

@@ -52,6 +52,8 @@ BLOCKED_BY_CUSTOMER = N_("The customer has blocked the bot: messages to them are
 # An answer being handed to the platform right now: `queued` → `sending` → `sent`. A job that
 # finds its answer still `sending` was killed in the middle of the send (see begin_send_in).
 SENDING = "sending"
+# Stored but not known to be sent: what a retry, a give-up or a dead job's hand-over looks for.
+UNSENT = ("queued", SENDING)
 SEND_INTERRUPTED = N_(
     "The server restarted while this answer was being sent. It was not sent again, so that the customer "
     "does not get it twice, but it may not have reached them: please check the conversation."
@@ -156,7 +158,7 @@ def load_conversation(connection: Connection, agent_id: int, channel: str, chat_
             state.stored_before = True
             reply = connection.execute(
                 select(Message.id, Message.text, Message.status)
-                .where(Message.reply_to_id == inbound.id, Message.status.in_(("queued", SENDING)))
+                .where(Message.reply_to_id == inbound.id, Message.status.in_(UNSENT))
             ).first()
             if reply is not None:
                 state.stored_reply = Outgoing(reply.id, row.id, chat_id, reply.text, bool(row.blocked),
@@ -325,7 +327,7 @@ def load_outgoing(connection: Connection, message_id: int) -> tuple[Outgoing, in
                Conversation.channel, Conversation.external_chat_id, Conversation.blocked,
                Conversation.last_customer_message_at)
         .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(Message.id == message_id, Message.status.in_(("queued", SENDING)))
+        .where(Message.id == message_id, Message.status.in_(UNSENT))
     ).first()
     if row is None:
         return None
