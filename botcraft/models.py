@@ -175,7 +175,7 @@ def _derive_is_processed(document: Document, status: str, _old: object, _initiat
 
 
 class Chunk(Base):
-    """A retrievable passage. Indexed by chunks_fts (SQLite) or search_tsv (PostgreSQL)."""
+    """A retrievable passage. Ranked by words in the process (knowledge.word_index)."""
 
     __tablename__ = "chunks"
     # Also serves lookups by document alone; a span's rows and a document's first rows in order.
@@ -186,7 +186,7 @@ class Chunk(Base):
     agent_id: Mapped[int] = mapped_column(Integer, index=True)
     ordinal: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
-    # The analyzer's stemmed tokens (language.analyzer): what both engines index.
+    # The analyzer's stemmed tokens (language.analyzer), space-separated: what BM25 ranks.
     search_text: Mapped[str] = mapped_column(Text)
     page: Mapped[int | None] = mapped_column(Integer)
     sheet: Mapped[str | None] = mapped_column(String(255))

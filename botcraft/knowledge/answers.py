@@ -87,14 +87,14 @@ async def _index(session: AsyncSession, agent: Agent, pair: OwnerAnswer) -> None
         session.add(document)
         await session.flush()
         pair.document_id = document.id
-    # Replaced, not updated: the full-text index follows inserts and deletes.
     await session.execute(delete(Chunk).where(Chunk.document_id == document.id))
     rows = [{"document_id": document.id, "agent_id": agent.id, "ordinal": i, "text": f"{q}\n{pair.answer}",
              "search_text": index_text(f"{q}\n{pair.answer}"), "page": None, "sheet": None,
              "row_start": None, "row_end": None}
             for i, q in enumerate(pair.questions)]
     await session.execute(insert(Chunk), rows)
-    document.chunk_count, document.size = len(rows), len(pair.answer.encode())
+    # A new processing time tells every process's word index (knowledge.vocabulary) to re-read.
+    document.chunk_count, document.size, document.processed_at = len(rows), len(pair.answer.encode()), utcnow()
 
 
 @dataclass(frozen=True, slots=True)

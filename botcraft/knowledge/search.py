@@ -1,7 +1,8 @@
 """Search over an agent's chunks: by words and by meaning, fused.
 
-Words: BM25 on SQLite FTS5, ranked tsvector on PostgreSQL. Both engines index the analyzer's
-stemmed tokens, so `доставка` finds `доставку` and an SKU like `XL-42` is found the same way.
+Words: BM25 over the analyzer's stemmed tokens (`chunks.search_text`), ranked in this process
+by knowledge.word_index on both databases, so `доставка` finds `доставку` and an SKU like
+`XL-42` is found the same way.
 The question is read at query time against the agent's own vocabulary and synonyms
 (botcraft.knowledge.query): its concepts' terms, synonyms and spelling corrections are ORed.
 Meaning (EMBEDDINGS=local|openai): the question's vector against the agent's chunk vectors
@@ -15,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, or_, select, text
+from sqlalchemy import and_, bindparam, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from botcraft.embeddings.base import EmbeddingError
@@ -23,7 +24,7 @@ from botcraft.knowledge import meaning
 from botcraft.knowledge.embedding import SPAN_CHARS
 from botcraft.knowledge.query import Query, understand
 from botcraft.knowledge.vocabulary import Vocabulary, agent_context
-from botcraft.language.analyzer import fts5_match, query_terms, tsquery
+from botcraft.language.analyzer import query_terms
 from botcraft.language.synonyms import Thesaurus
 from botcraft.models import Chunk, Document
 
@@ -101,50 +102,15 @@ class Hit:
                 "close_in_meaning": self.close_in_meaning}
 
 
-_COLUMNS = "c.id, f.score, c.text, c.document_id, d.filename, c.page, c.sheet, c.row_start, c.row_end, c.ordinal"
-
-# Fast path: FTS5 ranks inside its own index and only the best rows are joined. Joining
-# every match first (to filter by agent) costs a row lookup per match, which is most of
-# the time for common words. The oversample leaves room for other agents' chunks.
-# _COLUMNS is a constant and every value a bound parameter: nothing user-given is formatted in.
-_SQLITE_TOP = text(
-    f"""
-    SELECT {_COLUMNS}
-    FROM (SELECT rowid, -bm25(chunks_fts) AS score FROM chunks_fts
-          WHERE chunks_fts MATCH :match ORDER BY bm25(chunks_fts) LIMIT :oversample) AS f
-    JOIN chunks c ON c.id = f.rowid
-    JOIN documents d ON d.id = c.document_id
-    WHERE c.agent_id = :agent_id
-    ORDER BY f.score DESC
-    LIMIT :limit
-    """  # noqa: S608
-)
-
-# Exact: when other agents' chunks crowded the oversample out.
-_SQLITE_EXACT = text(
-    f"""
-    SELECT {_COLUMNS}
-    FROM (SELECT rowid, -bm25(chunks_fts) AS score FROM chunks_fts WHERE chunks_fts MATCH :match) AS f
-    JOIN chunks c ON c.id = f.rowid
-    JOIN documents d ON d.id = c.document_id
-    WHERE c.agent_id = :agent_id
-    ORDER BY f.score DESC
-    LIMIT :limit
-    """  # noqa: S608
-)
-
-_POSTGRES = text(
+# The passages the word index ranked best, read by id. The agent is checked again so that a
+# chunk id can never reach another agent's text.
+_BY_ID = text(
     """
-    SELECT c.id, ts_rank(c.search_tsv, q, 1) AS score, c.text, c.document_id, d.filename,
-           c.page, c.sheet, c.row_start, c.row_end, c.ordinal
-    FROM chunks c
-    JOIN documents d ON d.id = c.document_id,
-         to_tsquery('simple', :match) AS q
-    WHERE c.agent_id = :agent_id AND c.search_tsv @@ q
-    ORDER BY score DESC, c.id
-    LIMIT :limit
+    SELECT c.id, c.text, c.document_id, d.filename, c.page, c.sheet, c.row_start, c.row_end, c.ordinal
+    FROM chunks c JOIN documents d ON d.id = c.document_id
+    WHERE c.id IN :ids AND c.agent_id = :agent_id
     """
-)
+).bindparams(bindparam("ids", expanding=True))
 
 
 async def prepare(session: AsyncSession, agent_id: int, question: str, *, previous: str | None = None,
@@ -258,27 +224,25 @@ async def _word_search(
 ) -> list[Hit]:
     if prepared is None:
         prepared = await prepare(session, agent_id, query)
+    vocabulary = prepared.vocabulary
+    if vocabulary is None or vocabulary.words is None:
+        vocabulary, _ = await agent_context(session, agent_id)
+    assert vocabulary.words is not None  # agent_context always builds the index
     # A question of question words only ("как где") still searches for what it says.
-    terms = prepared.search_terms() or query_terms(query)
-    if not terms:
+    ranked = vocabulary.words.top(prepared.search_terms() or query_terms(query), limit)
+    if not ranked:
         return []
-    params: dict[str, int | str] = {"agent_id": agent_id, "limit": limit}
-    if session.get_bind().dialect.name == "sqlite":
-        params |= {"match": fts5_match(terms), "oversample": limit * 20}
-        rows = (await session.execute(_SQLITE_TOP, params)).all()
-        if len(rows) < limit:
-            rows = (await session.execute(_SQLITE_EXACT, params)).all()
-    else:
-        params["match"] = tsquery(terms)
-        rows = (await session.execute(_POSTGRES, params)).all()
+    rows = {row[0]: row for row in await session.execute(
+        _BY_ID, {"ids": [chunk_id for chunk_id, _ in ranked], "agent_id": agent_id})}
     return [
         Hit(
-            chunk_id=row[0],
-            score=float(row[1]),
-            text=row[2],
-            source=Source(document_id=row[3], filename=row[4], page=row[5], sheet=row[6],
-                          row_start=row[7], row_end=row[8]),
-            ordinal=row[9],
+            chunk_id=chunk_id,
+            score=score,
+            text=row[1],
+            source=Source(document_id=row[2], filename=row[3], page=row[4], sheet=row[5],
+                          row_start=row[6], row_end=row[7]),
+            ordinal=row[8],
         )
-        for row in rows
+        for chunk_id, score in ranked
+        if (row := rows.get(chunk_id)) is not None  # gone since the index was read
     ]

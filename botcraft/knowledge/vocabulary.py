@@ -1,16 +1,17 @@
-"""An agent's own vocabulary (the terms its documents contain, with how many chunks hold each),
-and its synonyms: what a question is read against at query time.
+"""An agent's own vocabulary (the terms its documents contain, with how many chunks hold each,
+and the BM25 index over them: knowledge.word_index), and its synonyms: what a question is read
+against and searched in.
 
 Read once per agent and kept in memory until its documents or synonyms change: every search
 makes one cheap check (document count, newest processing time, the synonyms text) and reads
-the vocabulary again only when that changed. SQLite reads the agent's indexed terms from
-`chunks.search_text`; PostgreSQL asks `ts_stat` over the agent's tsvectors.
+the agent's `chunks.search_text` again only when that changed, on both databases. The
+agents searched last are kept, at most _CACHED_AGENTS of them and _INDEX_BYTES of indexes.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from rapidfuzz.distance import DamerauLevenshtein
@@ -18,9 +19,12 @@ from rapidfuzz.process import extract
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from botcraft.knowledge.word_index import WordIndex, WordIndexBuilder
 from botcraft.language.synonyms import Thesaurus, thesaurus
 
 _CACHED_AGENTS = 32
+# About 8 bytes per (term, chunk) pair: 100,000 price-list rows take some 10 MB.
+_INDEX_BYTES = 256 * 1024 * 1024
 _VERSION = text(
     """
     SELECT a.synonyms,
@@ -30,13 +34,15 @@ _VERSION = text(
     FROM ai_agents a WHERE a.id = :agent_id
     """
 )
-_SQLITE_TERMS = text("SELECT search_text FROM chunks WHERE agent_id = :agent_id")
+_TERMS = text("SELECT id, search_text FROM chunks WHERE agent_id = :agent_id ORDER BY id")
 
 
 @dataclass
 class Vocabulary:
     document_frequency: dict[str, int]
     chunks: int
+    # The BM25 index the counts came from (None for a vocabulary made by hand, as in tests).
+    words: WordIndex | None = None
     _by_first_letter: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     def knows(self, term: str) -> bool:
@@ -85,24 +91,19 @@ async def agent_context(session: AsyncSession, agent_id: int) -> tuple[Vocabular
         owner_lines = str(row[0] or "") if row else ""
         _cache[agent_id] = (version, vocabulary, thesaurus(owner_lines))
         _cache.move_to_end(agent_id)
-        while len(_cache) > _CACHED_AGENTS:
+        while len(_cache) > _CACHED_AGENTS or (len(_cache) > 1 and _index_bytes() > _INDEX_BYTES):
             _cache.popitem(last=False)
         return vocabulary, _cache[agent_id][2]
 
 
+def _index_bytes() -> int:
+    return sum(v.words.nbytes for _, v, _ in _cache.values() if v.words is not None)
+
+
 async def _read(session: AsyncSession, agent_id: int) -> Vocabulary:
-    if session.get_bind().dialect.name == "sqlite":
-        counts: Counter[str] = Counter()
-        chunks = 0
-        result = await session.stream(_SQLITE_TERMS, {"agent_id": agent_id})
-        async for partition in result.partitions(2000):
-            for (search_text,) in partition:
-                counts.update(set(search_text.split()))
-            chunks += len(partition)
-        return Vocabulary(dict(counts), chunks)
-    # ts_stat takes the query as text; the agent id is an int, so nothing user-given is formatted in.
-    inner = f"SELECT search_tsv FROM chunks WHERE agent_id = {int(agent_id)}"  # noqa: S608
-    rows = (await session.execute(text("SELECT word, ndoc FROM ts_stat(:inner)"), {"inner": inner})).all()
-    total = await session.scalar(text("SELECT count(*) FROM chunks WHERE agent_id = :agent_id"),
-                                 {"agent_id": agent_id})
-    return Vocabulary({word: int(ndoc) for word, ndoc in rows}, int(total or 0))
+    builder = WordIndexBuilder()
+    result = await session.stream(_TERMS, {"agent_id": agent_id})
+    async for partition in result.partitions(2000):
+        builder.add(partition)
+    words = await asyncio.to_thread(builder.build)
+    return Vocabulary(words.document_frequency(), words.size, words)

@@ -98,23 +98,6 @@ def query_terms(q: str) -> list[str]:
     return meaningful or terms
 
 
-def fts5_match(terms: Iterable[str]) -> str:
-    """An FTS5 MATCH expression that ORs the terms; "" if there are none (do not query).
-
-    Every term is a quoted string, so nothing in it is read as FTS5 syntax.
-    """
-    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
-
-
-def tsquery(terms: Iterable[str]) -> str:
-    """A `to_tsquery('simple', ...)` expression that ORs the terms; "" if there are none.
-
-    Pass it as a bound parameter. Terms are quoted lexemes, with quotes and backslashes
-    doubled as tsquery input requires, so they cannot add operators.
-    """
-    return " | ".join("'" + term.replace("\\", "\\\\").replace("'", "''") + "'" for term in terms)
-
-
 def _normalize(text: str) -> str:
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)

@@ -1,10 +1,9 @@
-import sqlite3
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from botcraft.language.analyzer import analyze, fts5_match, index_text, query_terms, tsquery
+from botcraft.knowledge.word_index import WordIndex, WordIndexBuilder
+from botcraft.language.analyzer import analyze, index_text, query_terms
 
 
 def matches(query: str, document: str) -> bool:
@@ -79,38 +78,20 @@ def test_index_text_is_space_separated_terms():
     assert index_text("Футболка XL-42, цена 1500 ₽") == "футболк xl 42 xl42 цен 1500"
 
 
-def test_fts5_match_quotes_every_term():
-    assert fts5_match(["дост", "моск"]) == '"дост" OR "моск"'
-    assert fts5_match(['a"b']) == '"a""b"'
-    assert fts5_match([]) == ""
+_DOCUMENTS = [
+    "Доставка по Москве бесплатно при заказе от 3000 ₽.",
+    "Футболка XL-42, цена 1500 ₽.",
+    "Бумага A4, пачка 500 листов.",
+    "Ёлочные игрушки ручной работы.",
+    "Deliveries to Saint Petersburg take two days.",
+]
 
 
-def test_tsquery_quotes_every_term():
-    assert tsquery(["дост", "моск"]) == "'дост' | 'моск'"
-    assert tsquery(["o'k", "a\\b"]) == "'o''k' | 'a\\\\b'"
-    assert tsquery([]) == ""
-
-
-@pytest.fixture
-def fts5_index():
-    db = sqlite3.connect(":memory:")
-    db.execute(
-        "CREATE VIRTUAL TABLE chunks USING fts5(terms, text UNINDEXED, tokenize='unicode61')"
-    )
-    documents = [
-        "Доставка по Москве бесплатно при заказе от 3000 ₽.",
-        "Футболка XL-42, цена 1500 ₽.",
-        "Бумага A4, пачка 500 листов.",
-        "Ёлочные игрушки ручной работы.",
-        "Deliveries to Saint Petersburg take two days.",
-    ]
+def _index(documents: list[str]) -> WordIndex:
     # Only the precomputed terms are indexed: the same analysis as the query side.
-    db.executemany(
-        "INSERT INTO chunks (terms, text) VALUES (?, ?)",
-        [(index_text(text), text) for text in documents],
-    )
-    yield db
-    db.close()
+    builder = WordIndexBuilder()
+    builder.add((chunk_id, index_text(text)) for chunk_id, text in enumerate(documents, start=1))
+    return builder.build()
 
 
 @pytest.mark.parametrize(
@@ -123,25 +104,9 @@ def fts5_index():
         ("delivery to petersburg", "Deliveries to Saint"),
     ],
 )
-def test_fts5_end_to_end(fts5_index, question, expected):
-    rows = fts5_index.execute(
-        "SELECT text FROM chunks WHERE chunks MATCH ? ORDER BY bm25(chunks) LIMIT 1",
-        (fts5_match(query_terms(question)),),
-    ).fetchall()
-    assert rows and rows[0][0].startswith(expected)
-
-
-@pytest.mark.parametrize(
-    "hostile", ['"', "NEAR(a b)", "a AND OR NOT", "*", "terms:x", "^x", "'; --"]
-)
-def test_fts5_match_is_safe_against_syntax_injection(fts5_index, hostile):
-    match = fts5_match(query_terms(hostile))
-    if match:
-        fts5_index.execute("SELECT count(*) FROM chunks WHERE chunks MATCH ?", (match,)).fetchone()
-    # Even raw terms that are not analyzer output stay inert once quoted.
-    fts5_index.execute(
-        "SELECT count(*) FROM chunks WHERE chunks MATCH ?", (fts5_match([hostile]),)
-    ).fetchone()
+def test_questions_find_their_document_end_to_end(question, expected):
+    ranked = _index(_DOCUMENTS).top(query_terms(question), 1)
+    assert ranked and _DOCUMENTS[ranked[0][0] - 1].startswith(expected)
 
 
 # Any text a customer or a document can hold: every Unicode category, surrogates aside.
@@ -168,12 +133,12 @@ def test_any_text_is_analysed_the_same_way_for_documents_and_questions(text):
 
 
 @settings(max_examples=200, deadline=None)
-@given(_ANY_TEXT)
-def test_any_text_makes_a_safe_fts5_query(text):
-    match = fts5_match(query_terms(text))
-    if not match:
+@given(_ANY_TEXT, _ANY_TEXT)
+def test_any_question_finds_the_document_that_holds_it(text, other):
+    # Whatever the words, the document holding them is found, and one sharing none is not.
+    terms = query_terms(text)
+    if not terms:
         return
-    with sqlite3.connect(":memory:") as db:
-        db.execute("CREATE VIRTUAL TABLE t USING fts5(body, tokenize='unicode61 remove_diacritics 0')")
-        db.execute("INSERT INTO t VALUES (?)", (index_text(text),))
-        db.execute("SELECT count(*) FROM t WHERE t MATCH ?", (match,)).fetchone()
+    ranked = dict(_index([other, text]).top(terms, 2))
+    assert 2 in ranked
+    assert (1 in ranked) == bool(set(terms) & set(analyze(other)))

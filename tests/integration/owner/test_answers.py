@@ -40,6 +40,9 @@ async def test_pairs_crud_ownership_and_the_bot_answers_verbatim(client, shop, a
     assert chat["answered_by"] != "owner_answer"  # that phrasing was removed
     chat = (await client.post(f"/api/agents/{agent_id}/chat", headers=headers, json={"message": QUESTION})).json()
     assert chat["reply"] == "Парковки нет, но рядом есть городская."
+    # The edit is searchable at once: the word index is read again, not served from before.
+    found = (await client.get(f"/api/agents/{agent_id}/search", params={"q": "городская"}, headers=headers)).json()
+    assert [hit["text"] for hit in found["results"]] == [f"{QUESTION}\nПарковки нет, но рядом есть городская."]
 
     other = await sign_up(client, "stranger@example.com")
     assert (await client.get(f"/api/agents/{agent_id}/answers", headers=other)).status_code == 404
