@@ -2,9 +2,9 @@
 
 Vectors live in our own table (`chunk_vectors`) on both databases; this Debian has no
 pgvector, and an agent's knowledge is bounded (MAX_DOCUMENTS_PER_AGENT documents, at most
-EMBEDDINGS_MAX_VECTORS_PER_DOCUMENT vectors each), so an exact search over a matrix per
-document in memory is fast enough (bench/README.md: about 100k vectors) and behaves the same on SQLite and
-PostgreSQL. The index is kept per document: each search reads one small row per document
+EMBEDDINGS_MAX_VECTORS_PER_DOCUMENT vectors each), so an exact search over one matrix per
+agent in memory is fast enough (bench/README.md: about 100k vectors) and behaves the same on SQLite and
+PostgreSQL. The index is kept by document: each search reads one small row per document
 (its processed time and vector count) and reloads only documents that changed, so vectors
 written by another process are seen at the next search, and deleted or reprocessed
 documents leave it. All agents' matrices together stay under EMBEDDINGS_INDEX_MEMORY_MB,
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -36,45 +36,45 @@ class SpanMatch:
     similarity: float
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Block:
+    """One document's vectors: rows [first, first + count) of its agent's matrix."""
+
     state: DocState
-    matrix: Vectors
-    starts: np.ndarray
-    ends: np.ndarray
+    first: int
+    count: int
 
 
 @dataclass
 class AgentIndex:
+    """All of an agent's vectors in one matrix, document after document: a search is one
+    matrix-vector product (50 products of one document each cost a third more at 100k rows)."""
+
     dim: int
-    blocks: dict[int, _Block] = field(default_factory=dict)
+    blocks: dict[int, _Block]
+    matrix: Vectors
+    document_ids: np.ndarray  # per row
+    starts: np.ndarray
+    ends: np.ndarray
 
     @property
     def nbytes(self) -> int:
-        return sum(int(b.matrix.nbytes) for b in self.blocks.values())
+        return int(self.matrix.nbytes)
 
     @property
     def size(self) -> int:
-        return sum(int(b.matrix.shape[0]) for b in self.blocks.values())
+        return int(self.matrix.shape[0])
 
     def nearest(self, question: Vectors, k: int) -> list[SpanMatch]:
-        """The k closest spans: an exact search, one matrix product per document."""
-        dim = question.shape[0]
-        blocks = [(d, b) for d, b in self.blocks.items() if b.matrix.shape[0] and b.matrix.shape[1] == dim]
-        if not blocks or k <= 0:
+        """The k closest spans, by an exact search."""
+        if not self.size or k <= 0 or question.shape[0] != self.dim:
             return []
-        sims = np.concatenate([b.matrix @ question for _, b in blocks])
-        owner = np.concatenate([np.full(b.matrix.shape[0], i, dtype=np.int32) for i, (_, b) in enumerate(blocks)])
-        offsets = np.cumsum([0] + [b.matrix.shape[0] for _, b in blocks])
+        sims = self.matrix @ question
         k = min(k, sims.shape[0])
         top = np.argpartition(-sims, k - 1)[:k]
         top = top[np.argsort(-sims[top], kind="stable")]
-        matches = []
-        for i in top:
-            doc_id, block = blocks[owner[i]]
-            row = int(i - offsets[owner[i]])
-            matches.append(SpanMatch(doc_id, int(block.starts[row]), int(block.ends[row]), float(sims[i])))
-        return matches
+        return [SpanMatch(int(self.document_ids[i]), int(self.starts[i]), int(self.ends[i]), float(sims[i]))
+                for i in top]
 
 
 class VectorIndex:
@@ -112,8 +112,8 @@ class VectorIndex:
 
     async def _refresh(self, session: AsyncSession, index: AgentIndex | None, model: str,
                        states: dict[int, DocState]) -> AgentIndex:
-        blocks = {} if index is None else {d: b for d, b in index.blocks.items() if b.state == states.get(d)}
-        stale = [d for d in states if d not in blocks]
+        kept = {} if index is None else {d: b for d, b in index.blocks.items() if b.state == states.get(d)}
+        stale = [d for d in states if d not in kept]
         dim = index.dim if index is not None else 0
         loaded: dict[int, list[tuple[int, int, bytes]]] = {d: [] for d in stale}
         for chunk in range(0, len(stale), 50):
@@ -128,12 +128,30 @@ class VectorIndex:
                     dim = row_dim
                 if row_dim == dim:  # one model, one dimension; anything else is never compared
                     loaded[doc_id].append((start, end, vector))
+        # One matrix filled in place: the old rows that stay, then each reloaded document's.
+        total = sum(b.count for b in kept.values()) + sum(len(spans) for spans in loaded.values())
+        matrix = np.empty((total, dim or 1), dtype=np.float32)
+        document_ids = np.empty(total, dtype=np.int64)
+        starts, ends = np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int64)
+        blocks: dict[int, _Block] = {}
+        first = 0
+        for doc_id, block in kept.items():
+            assert index is not None
+            rows, to = slice(block.first, block.first + block.count), slice(first, first + block.count)
+            matrix[to], starts[to], ends[to] = index.matrix[rows], index.starts[rows], index.ends[rows]
+            blocks[doc_id] = _Block(block.state, first, block.count)
+            first += block.count
         for doc_id, spans in loaded.items():
-            matrix = np.frombuffer(b"".join(v for _, _, v in spans), dtype=np.float32).reshape(len(spans), dim or 1)
-            blocks[doc_id] = _Block(states[doc_id], matrix,
-                                    np.asarray([s for s, _, _ in spans], dtype=np.int64),
-                                    np.asarray([e for _, e, _ in spans], dtype=np.int64))
-        return AgentIndex(dim=dim, blocks=blocks)
+            to = slice(first, first + len(spans))
+            if spans:
+                matrix[to] = np.frombuffer(b"".join(v for _, _, v in spans), dtype=np.float32).reshape(len(spans), dim)
+                starts[to] = [s for s, _, _ in spans]
+                ends[to] = [e for _, e, _ in spans]
+            blocks[doc_id] = _Block(states[doc_id], first, len(spans))
+            first += len(spans)
+        for doc_id, block in blocks.items():
+            document_ids[block.first:block.first + block.count] = doc_id
+        return AgentIndex(dim=dim, blocks=blocks, matrix=matrix, document_ids=document_ids, starts=starts, ends=ends)
 
     def _evict(self, keep: tuple[int, str]) -> None:
         while self.nbytes > self.memory_bytes and len(self._agents) > 1:
