@@ -83,14 +83,12 @@ def _runtime(settings: Any, db: Any) -> Any:
     from botcraft.channels.inbound import LastEventClock
     from botcraft.channels.manager import ChannelManager
     from botcraft.channels.ratelimit import SendPacer
-    from botcraft.jobs import queue
     from botcraft.runtime import Runtime
     from botcraft.services import register_handlers
 
     register_handlers()
     runtime = Runtime(settings, db)
     runtime.channels, runtime.pacer, runtime.last_event = ChannelManager(runtime), SendPacer(), LastEventClock()
-    runtime.wakeup = queue.wakeup
     return runtime
 
 

@@ -55,9 +55,28 @@ _SQLITE_PRAGMAS = (
 )
 
 
+class Wakeup:
+    """Wakes this process's idle job workers when a commit queued work (workers elsewhere poll)."""
+
+    def __init__(self) -> None:
+        self._waiters: list[asyncio.Event] = []
+
+    def register(self, waiter: asyncio.Event) -> None:
+        self._waiters.append(waiter)
+
+    def unregister(self, waiter: asyncio.Event) -> None:
+        if waiter in self._waiters:
+            self._waiters.remove(waiter)
+
+    def notify(self) -> None:
+        for waiter in self._waiters:
+            waiter.set()
+
+
 class Database:
     def __init__(self, url: str, *, echo: bool = False, pool_size: int = 32) -> None:
         self.url = url
+        self.wakeup = Wakeup()
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         # A pool big enough that busy workers reuse connections, and no overflow: an overflow
         # connection is opened and closed again per checkout under load (on SQLite a new
@@ -89,6 +108,7 @@ class Database:
     async def transaction(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
         maker = self._write_sessions if write else self._read_sessions
         async with maker() as session:
+            session.info["wakeup"] = self.wakeup
             try:
                 yield session
                 await session.commit()
@@ -122,6 +142,13 @@ class Database:
 def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
     """Run `callback` once the surrounding transaction has committed (never on rollback)."""
     session.info.setdefault("after_commit", []).append(callback)
+
+
+def wake_after_commit(session: AsyncSession) -> None:
+    """Wake this process's idle workers once the session's transaction has committed."""
+    wakeup = session.info.get("wakeup")
+    if wakeup is not None:
+        after_commit(session, wakeup.notify)
 
 
 async def run_after_commit(session: AsyncSession) -> None:

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from botcraft.channels.manager import ChannelManager
     from botcraft.channels.ratelimit import Pacer, SendPacer
     from botcraft.channels.telegram.platform_bot import PlatformBot
-    from botcraft.jobs.queue import Wakeup
 
 
 class Runtime:
@@ -27,8 +26,6 @@ class Runtime:
     channels: ChannelManager
     pacer: Pacer
     last_event: LastEventClock
-    # Wakes this process's idle workers when a job is committed.
-    wakeup: Wakeup
     platform_bot: PlatformBot | None = None
     # The owners' notices: their own Bot API client and pacing, made when first needed.
     notify_client: Any = None  # botcraft.notifications.telegram.PlatformClient
@@ -37,6 +34,8 @@ class Runtime:
     def __init__(self, settings: Settings, db: Database) -> None:
         self.settings = settings
         self.db = db
+        # Wakes this process's idle workers when a job is committed.
+        self.wakeup = db.wakeup
         # One pooled client for outbound HTTP (channels, Graph API): connections are reused.
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
         # How many document parses run at once in this process.

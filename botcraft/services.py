@@ -70,7 +70,6 @@ class Background:
         runtime.channels = self.manager
         runtime.pacer = make_pacer(runtime.db)
         runtime.last_event = LastEventClock()
-        runtime.wakeup = queue.wakeup
         self.workers = WorkerPool(runtime, workers, concurrency=concurrency)
         settings = runtime.settings
         polling = serve and settings.telegram_polling

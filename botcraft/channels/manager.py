@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from botcraft.channels.base import BaseChannel, ChannelContext
 from botcraft.channels.integrations import masked, reveal
 from botcraft.channels.registry import CHANNELS
+from botcraft.channels.routes import Routes
 from botcraft.config import Settings
 from botcraft.errors import Conflict
 from botcraft.i18n import translate_stored
@@ -49,6 +50,7 @@ class ChannelManager:
         self.runtime = runtime
         self.channels: dict[str, BaseChannel] = {name: cls(runtime) for name, cls in CHANNELS.items()}
         self.changed = asyncio.Event()  # wakes pollers when settings change
+        self.routes = Routes()  # which agent a webhook is for
 
     def get(self, name: str) -> BaseChannel:
         return self.channels[name]

@@ -40,5 +40,9 @@ class RouteCache:
         return route
 
 
-by_secret_hash = RouteCache(ChannelState.webhook_secret_hash)
-by_route_key = RouteCache(ChannelState.route_key)
+class Routes:
+    """This process's route caches, made at start-up with the ChannelManager."""
+
+    def __init__(self) -> None:
+        self.by_secret_hash = RouteCache(ChannelState.webhook_secret_hash)
+        self.by_route_key = RouteCache(ChannelState.route_key)

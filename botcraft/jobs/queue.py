@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from botcraft import backoff
-from botcraft.db import Database, after_commit
+from botcraft.db import Database, wake_after_commit
 from botcraft.metrics.instruments import JOB_CLAIM_LATENCY
 from botcraft.models import Job, utcnow
 
@@ -40,27 +40,6 @@ class ClaimedJob:
 
 
 
-class Wakeup:
-    """Wakes this process's idle workers when a job is committed (others poll)."""
-
-    def __init__(self) -> None:
-        self._waiters: list[Any] = []
-
-    def register(self, event: Any) -> None:
-        self._waiters.append(event)
-
-    def unregister(self, event: Any) -> None:
-        if event in self._waiters:
-            self._waiters.remove(event)
-
-    def notify(self) -> None:
-        for event in self._waiters:
-            event.set()
-
-
-wakeup = Wakeup()
-
-
 def enqueue(
     db: AsyncSession,
     kind: str,
@@ -76,7 +55,7 @@ def enqueue(
         run_at=utcnow() + timedelta(seconds=delay_seconds),
     )
     db.add(job)
-    after_commit(db, wakeup.notify)
+    wake_after_commit(db)
     return job
 
 

@@ -49,7 +49,7 @@ class Worker:
         self._main = asyncio.create_task(self._run(), name=f"worker {self.id}")
 
     async def _run(self) -> None:
-        queue.wakeup.register(self._wake)
+        self.runtime.db.wakeup.register(self._wake)
         heartbeat = asyncio.create_task(self._heartbeat())
         try:
             while not self._stopping.is_set():
@@ -76,7 +76,7 @@ class Worker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
         finally:
-            queue.wakeup.unregister(self._wake)
+            self.runtime.db.wakeup.unregister(self._wake)
             heartbeat.cancel()
 
     def _done(self, job_id: int, _task: asyncio.Task[None]) -> None:

@@ -19,9 +19,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from botcraft.db import after_commit
+from botcraft.db import wake_after_commit
 from botcraft.jobs.kinds import NOTIFY_OWNER
-from botcraft.jobs.queue import enqueue_in, wakeup
+from botcraft.jobs.queue import enqueue_in
 from botcraft.models import Agent, Conversation, Notification, NotificationSetting, utcnow
 
 # Room for Telegram's 429s and an SMTP server's bad minute before a notice is given up.
@@ -103,7 +103,7 @@ async def _in_session(session: AsyncSession, unit: Callable[[Connection], bool])
     """Run a unit of statements in the ORM session's transaction; wake the workers after commit."""
     await session.flush()
     if await session.run_sync(lambda sync: unit(sync.connection())):
-        after_commit(session, wakeup.notify)
+        wake_after_commit(session)
 
 
 async def open_or_update(session: AsyncSession, conversation: Conversation, kind: str, message_id: int | None) -> None:

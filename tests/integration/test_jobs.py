@@ -127,7 +127,7 @@ async def test_failures_retry_with_backoff_then_succeed(runtime):
     assert job.run_at > utcnow()  # backing off, not a hot loop
     async with runtime.db.transaction() as session:  # skip the wait
         await session.execute(update(Job).where(Job.id == job_id).values(run_at=utcnow()))
-    queue.wakeup.notify()
+    runtime.db.wakeup.notify()
 
     async def done():
         return (await _job(runtime.db, job_id)).status == "done"

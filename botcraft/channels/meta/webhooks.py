@@ -26,7 +26,6 @@ from botcraft.channels.meta.signature import (
     verify_challenge,
     verify_signature,
 )
-from botcraft.channels.routes import by_route_key
 from botcraft.config import Settings
 from botcraft.db import Database, DatabaseDep
 from botcraft.errors import AppError
@@ -65,19 +64,19 @@ async def _ingest(request: Request, db: Database, channel_name: str, secrets_of:
         detail, code = _SIGNATURE_ERRORS[result]
         raise AppError(detail, code=code, status_code=result.http_status)
     payload = load_json_body(raw)
-    events = request.app.state.runtime.channels.get(channel_name).parse(payload if isinstance(payload, dict) else {})
+    runtime = request.app.state.runtime
+    events = runtime.channels.get(channel_name).parse(payload if isinstance(payload, dict) else {})
     by_route: dict[str, list[InboundEvent]] = defaultdict(list)
     for event in events:
         by_route[event.route_key or ""].append(event)
     routed: list[tuple[int, bool, list[InboundEvent]]] = []
     for route_key, group in by_route.items():
-        route = await by_route_key.lookup(db, channel_name, route_key) if route_key else None
+        route = await runtime.channels.routes.by_route_key.lookup(db, channel_name, route_key) if route_key else None
         if route is None:
             log.warning("webhook_unrouted", channel=channel_name, route_key=route_key, events=len(group))
             continue
         routed.append((route[0], route[1], group))
     if routed:
-        runtime = request.app.state.runtime
         body = payload if isinstance(payload, dict) else None
         now = time.monotonic()
         touch = {agent_id: runtime.last_event.due(agent_id, channel_name, now) for agent_id, _, _ in routed}

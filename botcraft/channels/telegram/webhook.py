@@ -8,7 +8,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from botcraft.channels.inbound import store_events
-from botcraft.channels.routes import by_secret_hash
 from botcraft.channels.telegram.channel import WEBHOOK_PATH, secret_hash
 from botcraft.channels.telegram.parse import MissingUpdateIdError
 from botcraft.channels.telegram.platform_bot import platform_secret
@@ -39,7 +38,7 @@ async def telegram_webhook(request: Request, db: DatabaseDep) -> JSONResponse:
         payload = load_json_body(await request.body())
         await platform.handle(payload if isinstance(payload, dict) else {})
         return JSONResponse({"ok": True})
-    route = await by_secret_hash.lookup(db, "telegram", secret_hash(secret))
+    route = await runtime.channels.routes.by_secret_hash.lookup(db, "telegram", secret_hash(secret))
     if route is None:
         raise Unauthorized("Unknown webhook secret.", code="unknown_secret")
     agent_id, enabled = route
