@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from bench.common import (
     goal,
     make_settings,
     new_database_url,
+    peak_rss_mb,
     run_queued_jobs,
     seed_owner,
     workdir,
@@ -105,7 +105,7 @@ async def _ours(kind: str, path: Path, file_type: str, out: Path, limit: int | N
     await db.dispose()
     return {"chunks": chunk_count, "spans": len(spans), "spans_whole": whole, "stored": stored, "seconds": round(took, 2),
             "cpu_seconds": round(cpu, 2), "passages_per_s": round(len(spans) / took, 2),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+            "peak_rss_mb": peak_rss_mb()}
 
 
 def _bare(texts_file: Path) -> dict[str, Any]:
@@ -121,7 +121,7 @@ def _bare(texts_file: Path) -> dict[str, Any]:
             model.passage(part[j:j + 16])
     took = time.perf_counter() - t0
     return {"spans": len(texts), "seconds": round(took, 2), "passages_per_s": round(len(texts) / took, 2),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+            "peak_rss_mb": peak_rss_mb()}
 
 
 def _child(*args: str) -> dict[str, Any]:
