@@ -295,7 +295,8 @@ class BotCraft(Target):
                 "BENCH_COUNTERS": str(self.counters_path),
             }
         )
-        self.process, port = start_pinned_server([PYTHON, "-m", "bench.server", "app"], env)
+        self.log = work / "server.log"
+        self.process, port = start_pinned_server([PYTHON, "-m", "bench.server", "app"], env, log=self.log)
         self.base = f"http://127.0.0.1:{port}"
         agent = connect_agent(self.base, tg, graph, email=f"owner{secrets.token_hex(4)}@example.com")
         self.secret = agent["secret"]
@@ -392,6 +393,9 @@ def _phase(target: Target, tg: Any, ids: Chats, n: int, *, copies: int = 1, conc
     ack_seconds = posted["finished"] - posted["started"]
     print(f"   {target.name} {name}: {len(got)}/{n} answered in {seconds:.1f} s, "
           f"{1000 * cpu / max(1, len(got)):.1f} ms CPU each", file=sys.stderr, flush=True)
+    if len(got) < n:
+        print(f"   {n - len(got)} unanswered; webhook statuses {posted['statuses']}; server log "
+              f"{getattr(target, 'log', None)}", file=sys.stderr, flush=True)
     answered = max(1, len(got))
     return {
         "updates": n,

@@ -355,13 +355,16 @@ async def seed_knowledge(db: Any, agent_id: int, *, filename: str = "price.xlsx"
         await session.execute(insert(Chunk), rows)
 
 
-def start_pinned_server(cmd: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
-    """Start `cmd PORT` on core 0 (the load generator gets core 1); returns it once it listens."""
+def start_pinned_server(cmd: list[str], env: dict[str, str],
+                        log: Path | None = None) -> tuple[subprocess.Popen[bytes], int]:
+    """Start `cmd PORT` on core 0 (the load generator gets core 1); returns it once it listens.
+    Its output goes to `log` when given (kept for a run that went wrong), else nowhere."""
     port = free_port()
-    process = subprocess.Popen(
-        [*cmd, str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        preexec_fn=lambda: os.sched_setaffinity(0, {0}),
-    )
+    with log.open("wb") if log is not None else open(os.devnull, "wb") as output:  # the child keeps its copy
+        process = subprocess.Popen(
+            [*cmd, str(port)], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+            preexec_fn=lambda: os.sched_setaffinity(0, {0}),
+        )
     wait_port(port, process)
     return process, port
 
