@@ -224,10 +224,7 @@ async def _word_search(
 ) -> list[Hit]:
     if prepared is None:
         prepared = await prepare(session, agent_id, query)
-    vocabulary = prepared.vocabulary
-    if vocabulary is None or vocabulary.words is None:
-        vocabulary, _ = await agent_context(session, agent_id)
-    assert vocabulary.words is not None  # agent_context always builds the index
+    vocabulary = prepared.vocabulary or (await agent_context(session, agent_id))[0]
     # A question of question words only ("как где") still searches for what it says.
     ranked = vocabulary.words.top(prepared.search_terms() or query_terms(query), limit)
     if not ranked:

@@ -39,17 +39,19 @@ _TERMS = text("SELECT id, search_text FROM chunks WHERE agent_id = :agent_id ORD
 
 @dataclass
 class Vocabulary:
-    document_frequency: dict[str, int]
-    chunks: int
-    # The BM25 index the counts came from (None for a vocabulary made by hand, as in tests).
-    words: WordIndex | None = None
+    # The agent's BM25 index: its terms and how many chunks hold each are read from it.
+    words: WordIndex
     _by_first_letter: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
+    @property
+    def chunks(self) -> int:
+        return self.words.size
+
     def knows(self, term: str) -> bool:
-        return term in self.document_frequency
+        return term in self.words.terms
 
     def frequency(self, term: str) -> int:
-        return self.document_frequency.get(term, 0)
+        return self.words.frequency(term)
 
     def correct(self, term: str, *, max_distance: int) -> str | None:
         """The agent's own term nearest to a misspelt one (ties: the more common), or None.
@@ -58,7 +60,7 @@ class Vocabulary:
         becomes "маникюр" for a salon whose price list has it, and nothing for a shop.
         """
         if not self._by_first_letter:
-            for known in self.document_frequency:
+            for known in self.words.terms:
                 if known.isalpha() and len(known) >= 3:
                     self._by_first_letter.setdefault(known[0], []).append(known)
         # A misspelling rarely starts with a wrong letter: only words sharing the first are compared.
@@ -97,7 +99,7 @@ async def agent_context(session: AsyncSession, agent_id: int) -> tuple[Vocabular
 
 
 def _index_bytes() -> int:
-    return sum(v.words.nbytes for _, v, _ in _cache.values() if v.words is not None)
+    return sum(v.words.nbytes for _, v, _ in _cache.values())
 
 
 async def _read(session: AsyncSession, agent_id: int) -> Vocabulary:
@@ -105,5 +107,4 @@ async def _read(session: AsyncSession, agent_id: int) -> Vocabulary:
     result = await session.stream(_TERMS, {"agent_id": agent_id})
     async for partition in result.partitions(2000):
         builder.add(partition)
-    words = await asyncio.to_thread(builder.build)
-    return Vocabulary(words.document_frequency(), words.size, words)
+    return Vocabulary(await asyncio.to_thread(builder.build))

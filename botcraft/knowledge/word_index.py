@@ -42,9 +42,10 @@ class WordIndex:
     def nbytes(self) -> int:
         return sum(int(a.nbytes) for a in (self.chunk_ids, self.offsets, self.rows, self.weights, self.idf))
 
-    def document_frequency(self) -> dict[str, int]:
-        """How many chunks hold each term."""
-        return dict(zip(self.terms, np.diff(self.offsets).tolist(), strict=True))
+    def frequency(self, term: str) -> int:
+        """How many chunks hold the term."""
+        t = self.terms.get(term)
+        return 0 if t is None else int(self.offsets[t + 1] - self.offsets[t])
 
     def top(self, terms: Iterable[str], k: int) -> list[tuple[int, float]]:
         """The k chunks that best match any of the terms, as (chunk id, score), best first."""

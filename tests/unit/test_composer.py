@@ -10,7 +10,8 @@ from botcraft.dialogue.prompting import welcome
 from botcraft.knowledge.query import inherit_kinds, understand
 from botcraft.knowledge.search import Hit, Source
 from botcraft.knowledge.vocabulary import Vocabulary
-from botcraft.language.analyzer import analyze
+from botcraft.knowledge.word_index import WordIndexBuilder
+from botcraft.language.analyzer import index_text
 from botcraft.language.synonyms import thesaurus
 
 FAQ = ("Частые вопросы\n\nКак до вас добраться? От метро «Парк культуры» пять минут пешком, адрес: ул. Садовая, 12. "
@@ -32,10 +33,14 @@ def hit(i: int, text: str, sheet: str | None = None) -> Hit:
 
 
 HITS = [hit(0, FAQ)] + [hit(i + 1, text, sheet) for i, (sheet, text) in enumerate(ROWS)]
-VOCABULARY = Vocabulary({}, len(HITS))
-for h in HITS:
-    for term in set(analyze(f"{h.source.sheet or ''} {h.text}")):
-        VOCABULARY.document_frequency[term] = VOCABULARY.document_frequency.get(term, 0) + 1
+def vocabulary_of(hits: list[Hit]) -> Vocabulary:
+    """The vocabulary of these passages, as the agent's index holds it (a sheet's name included)."""
+    builder = WordIndexBuilder()
+    builder.add((h.chunk_id + 1, index_text(f"{h.source.sheet or ''} {h.text}")) for h in hits)
+    return Vocabulary(builder.build())
+
+
+VOCABULARY = vocabulary_of(HITS)
 
 
 def answer(question: str) -> offline.Reply:
@@ -140,10 +145,7 @@ ENGLISH_ROWS = [hit(10, "Item: Latte; Size, ml: 350; Price, $: 4.5", "Coffee"),
 
 
 def english_answer(question: str) -> offline.Reply:
-    vocabulary = Vocabulary({}, len(ENGLISH_ROWS))
-    for h in ENGLISH_ROWS:
-        for term in set(analyze(f"{h.source.sheet or ''} {h.text}")):
-            vocabulary.document_frequency[term] = vocabulary.document_frequency.get(term, 0) + 1
+    vocabulary = vocabulary_of(ENGLISH_ROWS)
     whole = understand(question, thesaurus(), vocabulary)
     parts = [Part(whole, ENGLISH_ROWS)]
     pieces = split_parts(question)

@@ -10,16 +10,15 @@ from botcraft.dialogue.prompting import HistoryItem
 from botcraft.knowledge.query import understand
 from botcraft.knowledge.search import Hit, Source
 from botcraft.knowledge.vocabulary import Vocabulary
-from botcraft.language.analyzer import analyze
+from botcraft.knowledge.word_index import WordIndexBuilder
+from botcraft.language.analyzer import analyze, index_text
 from botcraft.language.synonyms import check_owner_lines, thesaurus
 
 
 def vocabulary_of(*texts: str) -> Vocabulary:
-    counts: dict[str, int] = {}
-    for text in texts:
-        for term in set(analyze(text)):
-            counts[term] = counts.get(term, 0) + 1
-    return Vocabulary(counts, len(texts))
+    builder = WordIndexBuilder()
+    builder.add((chunk_id, index_text(text)) for chunk_id, text in enumerate(texts, start=1))
+    return Vocabulary(builder.build())
 
 
 def finds(question: str, passage: str, owner_lines: str = "", vocabulary: Vocabulary | None = None) -> bool:
