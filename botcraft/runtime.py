@@ -34,8 +34,6 @@ class Runtime:
     def __init__(self, settings: Settings, db: Database) -> None:
         self.settings = settings
         self.db = db
-        # Wakes this process's idle workers when a job is committed.
-        self.wakeup = db.wakeup
         # One pooled client for outbound HTTP (channels, Graph API): connections are reused.
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
         # How many document parses run at once in this process.

@@ -122,7 +122,7 @@ async def store_events(runtime: Runtime, agent_id: int, channel: str, events: li
     new = await runtime.db.run(partial(store_events_in, agent_id=agent_id, channel=channel, events=events,
                                        raw=raw, answer=answer, touch=touch))
     if new:
-        runtime.wakeup.notify()
+        runtime.db.wakeup.notify()
     return new
 
 

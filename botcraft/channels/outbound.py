@@ -66,7 +66,7 @@ async def _finish(runtime: Runtime, job: ClaimedJob | None, agent_id: int, chann
         return noticed
 
     if await runtime.db.run(unit):
-        runtime.wakeup.notify()  # the owner's notice goes out now
+        runtime.db.wakeup.notify()  # the owner's notice goes out now
 
 
 async def deliver(runtime: Runtime, channel: BaseChannel, ctx: ChannelContext | None, outgoing: Outgoing, *,

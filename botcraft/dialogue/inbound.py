@@ -204,7 +204,7 @@ async def handle_inbound(
     outgoing, noticed = await runtime.db.run(
         partial(_store_turn, agent_id=agent.id, inbound=inbound, answer=answer, job=job))
     if noticed:
-        runtime.wakeup.notify()  # the owner's notice goes out now, not at the next poll
+        runtime.db.wakeup.notify()  # the owner's notice goes out now, not at the next poll
     return outgoing
 
 
@@ -359,7 +359,7 @@ async def set_blocked(runtime: Runtime, agent_id: int, channel: str, chat_id: st
         return False
 
     if await runtime.db.run(unit):
-        runtime.wakeup.notify()
+        runtime.db.wakeup.notify()
 
 
 async def apply_status(runtime: Runtime, job: ClaimedJob, agent_id: int, channel: str, *, status: str | None,
@@ -397,7 +397,7 @@ async def apply_status(runtime: Runtime, job: ClaimedJob, agent_id: int, channel
 
     found = await runtime.db.run(unit)
     if noticed:
-        runtime.wakeup.notify()
+        runtime.db.wakeup.notify()
     if not found:
         # Meta can report "sent" before our sender has stored the message's id.
         if job.attempts < 3:

@@ -87,7 +87,7 @@ async def _ingest(request: Request, db: Database, channel_name: str, secrets_of:
                        for agent_id, enabled, group in routed)
 
         if await db.run(unit):
-            runtime.wakeup.notify()
+            runtime.db.wakeup.notify()
     return JSONResponse({"ok": True})
 
 

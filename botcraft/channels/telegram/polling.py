@@ -165,7 +165,7 @@ class PollingSupervisor:
             return new
 
         if await self.runtime.db.run(unit):
-            self.runtime.wakeup.notify()
+            self.runtime.db.wakeup.notify()
 
     async def _error(self, state_id: int, message: str, *, disable: bool = False) -> None:
         log.warning("polling_error", state_id=state_id, error=message)
