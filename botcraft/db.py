@@ -31,6 +31,7 @@ from typing import Annotated, Any, TypeVar
 from annotated_types import Ge, Le
 from fastapi import Depends, Request
 from sqlalchemy import create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -137,6 +138,32 @@ class Database:
         if self._units is not None:
             self._units.close()
         await self.engine.dispose()
+
+
+def dialect_insert(connection: Connection) -> Any:
+    """The connection's dialect's `insert`, the one with ON CONFLICT."""
+    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+
+
+def per_dialect(build: Callable[[Any], T]) -> Callable[[Connection], T]:
+    """A hot-path statement built once for each dialect, by `build(that dialect's insert)`.
+
+    Executed with its values as parameters (`connection.execute(statement, {...})`), a
+    statement built once has its cache key computed once. One built per call, with
+    `.values(...)`, is traversed for its key at every execution, values (JSON included) and
+    all, and an ORM entity adds the ORM's bulk-insert plugin: 0.7 ms per INSERT into
+    `messages`, against 0.1 ms for the prepared one.
+    """
+    built: dict[str, T] = {}
+
+    def statement(connection: Connection) -> T:
+        name = connection.dialect.name
+        found = built.get(name)
+        if found is None:
+            found = built[name] = build(dialect_insert(connection))
+        return found
+
+    return statement
 
 
 def after_commit(session: AsyncSession, callback: AfterCommit) -> None:

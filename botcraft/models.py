@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     UniqueConstraint,
     event,
@@ -51,6 +52,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[dict[str, Any]]: JSON}
+
+
+def table_of(model: type[Base]) -> Table:
+    """The model's Core table, for statements that skip the ORM (the message path's)."""
+    return cast(Table, model.__table__)
 
 
 # --- Accounts ------------------------------------------------------------------------
@@ -138,6 +144,9 @@ class Job(Base):
 
 
 # --- Knowledge -----------------------------------------------------------------------
+
+
+QA_TYPE = "qa"  # Document.file_type of an owner's Q&A pair's hidden document; never listed as an upload
 
 
 class Document(Base):

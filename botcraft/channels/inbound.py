@@ -11,7 +11,8 @@
    - a message: the platform is acknowledged (callback answered), then
      `dialogue.handle_inbound()` composes and stores the answer in ONE write;
    - the answer is sent in the same job by `outbound.deliver()`, which records the result
-     and completes the job in ONE write.
+     and completes the job in ONE write. When the channel's pacing slot is free at that
+     instant, the answer was stored already marked as being sent, so no write comes between.
 A worker killed anywhere in between loses nothing: the job's lease runs out, another worker
 runs it again, and the stored turn (unique by the message's channel id and `reply_to_id`)
 makes that run send the same answer instead of a second one.
@@ -26,25 +27,40 @@ from functools import partial
 from typing import Any
 
 import structlog
-from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from botcraft.channels import outbound
 from botcraft.channels.events import EventKind, InboundEvent
 from botcraft.channels.manager import ChannelManager, context_for
+from botcraft.db import per_dialect
 from botcraft.dialogue import inbound as dialogue
 from botcraft.dialogue.failures import hand_over_failed
 from botcraft.dialogue.service import Inbound
 from botcraft.jobs.kinds import CHANNEL_EVENT, DELIVER_MESSAGE
 from botcraft.jobs.queue import ClaimedJob, enqueue, enqueue_in
-from botcraft.models import Agent, ChannelEvent, ChannelState, Message, utcnow
+from botcraft.models import Agent, ChannelEvent, ChannelState, Message, table_of, utcnow
 from botcraft.runtime import Runtime
 
 log = structlog.get_logger("botcraft.channels")
 
 _TURNS = (EventKind.MESSAGE, EventKind.CALLBACK, EventKind.MEDIA)
-_AGENT_COLUMNS = tuple(Agent.__table__.columns)
+_EVENTS = table_of(ChannelEvent)
+_AGENTS = table_of(Agent)
+_AGENT_COLUMNS = tuple(_AGENTS.columns)
+# The hot path's statements, built once (db.per_dialect says why).
+_EVENT_WITH_AGENT = (
+    select(_EVENTS.c.channel, _EVENTS.c.payload, *_AGENT_COLUMNS)
+    .join(_AGENTS, _AGENTS.c.id == _EVENTS.c.agent_id)
+    .where(_EVENTS.c.id == bindparam("row_id"))
+)
+
+
+@per_dialect
+def _insert_event(insert: Any) -> Any:
+    return (insert(_EVENTS).on_conflict_do_nothing(index_elements=["agent_id", "channel", "event_id"])
+            .returning(_EVENTS.c.id))
+
 # A channel's "last event" time is kept to the second it is shown in, not written per event.
 _LAST_EVENT_EVERY_S = 5.0
 
@@ -89,17 +105,13 @@ def store_events_in(connection: Connection, agent_id: int, channel: str, events:
 
     With `answer=False` (the owner stopped the channel) events are kept but not acted on.
     """
-    insert_ = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     now = utcnow()
     new = 0
     for event in events:
-        row_id = connection.execute(
-            insert_(ChannelEvent)
-            .values(agent_id=agent_id, channel=channel, event_id=event.event_id[:255], kind=str(event.kind),
-                    payload=event_to_payload(event), raw=raw, received_at=now)
-            .on_conflict_do_nothing(index_elements=["agent_id", "channel", "event_id"])
-            .returning(ChannelEvent.id)
-        ).scalar()
+        row_id = connection.execute(_insert_event(connection), {
+            "agent_id": agent_id, "channel": channel, "event_id": event.event_id[:255], "kind": str(event.kind),
+            "payload": event_to_payload(event), "raw": raw, "received_at": now,
+        }).scalar()
         if row_id is None:
             continue  # a redelivery: stored already, answered already
         new += 1
@@ -132,11 +144,7 @@ async def store_events(runtime: Runtime, agent_id: int, channel: str, events: li
 def _load(connection: Connection, manager: ChannelManager, row_id: int, attempt: int
           ) -> tuple[Agent, str, InboundEvent, dialogue.ConversationState | None] | None:
     """The one read: the event, its agent and, for a message, the conversation and history."""
-    row = connection.execute(
-        select(ChannelEvent.channel, ChannelEvent.payload, *_AGENT_COLUMNS)
-        .join(Agent, Agent.id == ChannelEvent.agent_id)
-        .where(ChannelEvent.id == row_id)
-    ).first()
+    row = connection.execute(_EVENT_WITH_AGENT, {"row_id": row_id}).first()
     if row is None:
         return None
     mapping = row._mapping
@@ -218,7 +226,14 @@ async def process_event(runtime: Runtime, job: ClaimedJob) -> None:
         if ctx is not None:
             await channel.typing(ctx, chat_id)
 
-    outgoing = await dialogue.handle_inbound(runtime, agent, state, inbound, job=job, before_compose=typing)
+    def send_now() -> bool:
+        if ctx is None:
+            return False
+        per_sender, per_chat = channel.send_rates()
+        return runtime.pacer.reserve_now(channel.rate_key(ctx), chat_id, per_sender=per_sender, per_chat=per_chat)
+
+    outgoing = await dialogue.handle_inbound(runtime, agent, state, inbound, job=job, before_compose=typing,
+                                             send_now=send_now)
     if outgoing is not None:
         await outbound.deliver(runtime, channel, ctx, outgoing, job=job, agent_id=agent.id)
 

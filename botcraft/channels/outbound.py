@@ -4,9 +4,10 @@
 second one) and by the `deliver_message` job (the owner's own replies). Bot answers and the
 owner's replies get the same pacing (channels/ratelimit.py), retries and error handling. The
 result and the job's completion are one write, so a job that finished has recorded its send.
-Just before the request the answer is marked `sending` (dialogue.inbound.begin_send_in): a
-job killed in the middle of a send is not resent by its next attempt, which asks the owner
-to check instead. A customer gets an answer once; only a kill in the instant between that
+Just before the request the answer is marked `sending` (dialogue.inbound.begin_send_in, or
+already as it was stored when its pacing slot was free: `Outgoing.send_now`): a job killed
+in the middle of a send is not resent by its next attempt, which asks the owner to check
+instead. A customer gets an answer once; only a kill in the instant between that
 mark and the request leaving can lose one, and then the owner is told.
 """
 
@@ -92,12 +93,13 @@ async def deliver(runtime: Runtime, channel: BaseChannel, ctx: ChannelContext | 
         await finish(status="failed", error=WINDOW_CLOSED, needs_owner=attention.WINDOW_CLOSED)
         return
 
-    per_sender, per_chat = channel.send_rates()
-    await runtime.pacer.wait(channel.rate_key(ctx), outgoing.chat_id, per_sender=per_sender, per_chat=per_chat)
-    if not await runtime.db.run(partial(begin_send_in, message_id=outgoing.message_id)):
-        if job is not None:
-            await runtime.db.run(partial(complete_in, job=job))
-        return  # no longer queued: sent or given up by another attempt
+    if not outgoing.send_now:
+        per_sender, per_chat = channel.send_rates()
+        await runtime.pacer.wait(channel.rate_key(ctx), outgoing.chat_id, per_sender=per_sender, per_chat=per_chat)
+        if not await runtime.db.run(partial(begin_send_in, message_id=outgoing.message_id)):
+            if job is not None:
+                await runtime.db.run(partial(complete_in, job=job))
+            return  # no longer queued: sent or given up by another attempt
     try:
         sent_id = await channel.send_text(ctx, outgoing.chat_id, outgoing.text)
     except SendError as exc:

@@ -4,7 +4,9 @@ A send takes a slot from its sender (bot token, phone number), spaced 1/rate apa
 only a slot at which its chat is free too: a chat that is busy makes its own message wait
 and ask again, without holding back the sender's other chats.
 
-Two places keep the slots, behind one call, `await runtime.pacer.wait(...)` (made by `make_pacer`):
+Two places keep the slots, behind one call, `await runtime.pacer.wait(...)` (made by `make_pacer`);
+`reserve_now()` takes a slot only if it is free this instant, without waiting (the message
+path then stores its answer already marked as being sent, one write fewer):
 - `SendPacer`, in the process: a single `serve` on SQLite sends from one process.
 - `SharedSendPacer`, in PostgreSQL (`send_pacing` and `botcraft_reserve_send()`, migration
   0005): with several `serve` and `worker` processes all sending for the same bots, each
@@ -65,6 +67,9 @@ class Pacer(Protocol):
         """Sleep until this message's turn: `per_sender` messages a second from one bot or
         number, `per_chat` a second into one chat."""
 
+    def reserve_now(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float) -> bool:
+        """Take the slot of this instant if the sender and the chat are both free; False takes nothing."""
+
 
 class SendPacer:
     """The slots of one process."""
@@ -81,6 +86,14 @@ class SendPacer:
         self._next[sender_key] = start + _interval(per_sender)
         self._next[chat] = start + _chat_interval(per_chat)
         return start - now
+
+    def reserve_now(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float) -> bool:
+        now = time.monotonic()
+        chat = _chat(sender_key, chat_key)
+        if self._next.get(sender_key, 0.0) > now or self._next.get(chat, 0.0) > now:
+            return False
+        self._reserve(sender_key, chat, per_sender, per_chat, now)
+        return True
 
     async def wait(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float) -> None:
         chat = _chat(sender_key, chat_key)
@@ -109,6 +122,9 @@ class SharedSendPacer:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._forgotten_at = time.monotonic()
+
+    def reserve_now(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float) -> bool:
+        return False  # a slot is a round trip to the database: wait() is the only way to one
 
     async def wait(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float) -> None:
         chat = _chat(sender_key, chat_key)

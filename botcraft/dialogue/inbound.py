@@ -7,7 +7,8 @@ in the same read as the event and the agent (`load_conversation`, a unit of `Dat
       -> the owner answers by hand (mode "human"): the message is stored, flagged, no reply
       -> a photo or voice message: the polite "please write" reply
       -> otherwise: search the documents, compose() the answer
-      -> ONE write: the conversation (upserted), the customer's message and the answer,
+      -> ONE write: the conversation (upserted), the customer's message and the answer
+         (already marked `sending` when the channel's pacer has a slot free this instant),
          or, with nothing to send, the job's completion
       -> the Outgoing answer, which the channel sends in the same job
 
@@ -26,17 +27,17 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import and_, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from botcraft.db import dialect_insert, per_dialect
 from botcraft.dialogue import attention, engine, passages, prompting
 from botcraft.dialogue.engine import HISTORY_MESSAGES, PASSAGES, Answer
 from botcraft.i18n import N_
 from botcraft.jobs.queue import ClaimedJob, complete_in
 from botcraft.jobs.registry import RetryLater
 from botcraft.knowledge import answers
-from botcraft.models import Agent, Conversation, Message, utcnow
+from botcraft.models import Agent, Conversation, Message, table_of, utcnow
 
 if TYPE_CHECKING:
     from botcraft.runtime import Runtime
@@ -102,6 +103,8 @@ class Outgoing:
     last_customer_message_at: datetime | None = None
     # Still `sending`: an earlier attempt was killed while it handed the answer to the platform.
     interrupted: bool = False
+    # Stored as `sending` by this attempt, its pacing slot taken: the send goes out now.
+    send_now: bool = False
 
 
 @dataclass(slots=True)
@@ -125,8 +128,48 @@ def media_reply(agent: Agent) -> str:
     return "Спасибо! Пока я понимаю только текстовые сообщения — напишите, пожалуйста, ваш вопрос текстом."
 
 
-def _insert(connection: Connection) -> Any:
-    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+_CONVERSATIONS, _MESSAGES = table_of(Conversation), table_of(Message)
+
+# The statements of every message's turn, built once and executed with parameters
+# (db.per_dialect says why).
+_CONVERSATION = select(
+    _CONVERSATIONS.c.id, _CONVERSATIONS.c.mode, _CONVERSATIONS.c.blocked, _CONVERSATIONS.c.last_customer_message_at,
+).where(_CONVERSATIONS.c.agent_id == bindparam("agent_id"), _CONVERSATIONS.c.channel == bindparam("channel"),
+        _CONVERSATIONS.c.external_chat_id == bindparam("chat_id"))
+_HISTORY = (select(_MESSAGES.c.direction, _MESSAGES.c.text)
+            .where(_MESSAGES.c.conversation_id == bindparam("conversation_id"))
+            .order_by(_MESSAGES.c.id.desc()).limit(HISTORY_MESSAGES))
+_MESSAGE_BY_KEY = select(_MESSAGES.c.id).where(
+    _MESSAGES.c.agent_id == bindparam("agent_id"), _MESSAGES.c.channel == bindparam("channel"),
+    _MESSAGES.c.channel_message_id == bindparam("key"))
+_UNSENT_REPLY = select(_MESSAGES.c.id, _MESSAGES.c.text, _MESSAGES.c.status).where(
+    _MESSAGES.c.reply_to_id == bindparam("question_id"), _MESSAGES.c.status.in_(UNSENT))
+_INSERT_REPLY = insert(_MESSAGES).returning(_MESSAGES.c.id)
+_SET_STATUS = (update(_MESSAGES).where(_MESSAGES.c.id == bindparam("message_id"))
+               .returning(_MESSAGES.c.reply_to_id, _MESSAGES.c.author))
+_BEGIN_SEND = update(_MESSAGES).where(_MESSAGES.c.id == bindparam("message_id"), _MESSAGES.c.status == "queued")
+_RETRY_SEND = update(_MESSAGES).where(_MESSAGES.c.id == bindparam("message_id"), _MESSAGES.c.status == SENDING)
+
+
+@per_dialect
+def _upsert_conversation(insert: Any) -> Any:
+    upsert = insert(_CONVERSATIONS)
+    latest = upsert.excluded
+    return upsert.on_conflict_do_update(
+        index_elements=["agent_id", "channel", "external_chat_id"],
+        set_={"last_message_at": latest.last_message_at,
+              "last_customer_message_at": latest.last_customer_message_at,
+              "last_message_text": latest.last_message_text,
+              "customer_name": func.coalesce(latest.customer_name, _CONVERSATIONS.c.customer_name),
+              "customer_username": func.coalesce(latest.customer_username, _CONVERSATIONS.c.customer_username)},
+    ).returning(_CONVERSATIONS.c.id, _CONVERSATIONS.c.mode, _CONVERSATIONS.c.blocked,
+                _CONVERSATIONS.c.needs_attention)
+
+
+@per_dialect
+def _insert_question(insert: Any) -> Any:
+    return (insert(_MESSAGES).on_conflict_do_nothing(index_elements=["agent_id", "channel", "channel_message_id"])
+            .returning(_MESSAGES.c.id))
 
 
 # ------------------------------------------------------------------ the read
@@ -136,30 +179,17 @@ def load_conversation(connection: Connection, agent_id: int, channel: str, chat_
                       key: str | None = None) -> ConversationState:
     """The conversation and its last messages (a unit, or part of one). With `key` (a retried
     job), also whether the message with that channel id was stored, and its queued answer."""
-    row = connection.execute(
-        select(Conversation.id, Conversation.mode, Conversation.blocked, Conversation.last_customer_message_at)
-        .where(Conversation.agent_id == agent_id, Conversation.channel == channel,
-               Conversation.external_chat_id == chat_id)
-    ).first()
+    row = connection.execute(_CONVERSATION, {"agent_id": agent_id, "channel": channel, "chat_id": chat_id}).first()
     if row is None:
         return ConversationState()
     state = ConversationState(conversation_id=row.id, mode=row.mode, blocked=bool(row.blocked))
-    rows = connection.execute(
-        select(Message.direction, Message.text).where(Message.conversation_id == row.id)
-        .order_by(Message.id.desc()).limit(HISTORY_MESSAGES)
-    ).all()
+    rows = connection.execute(_HISTORY, {"conversation_id": row.id}).all()
     state.history = [prompting.HistoryItem("assistant" if r.direction == "out" else "user", r.text) for r in rows]
     if key is not None:
-        inbound = connection.execute(
-            select(Message.id).where(Message.agent_id == agent_id, Message.channel == channel,
-                                     Message.channel_message_id == key)
-        ).first()
+        inbound = connection.execute(_MESSAGE_BY_KEY, {"agent_id": agent_id, "channel": channel, "key": key}).first()
         if inbound is not None:
             state.stored_before = True
-            reply = connection.execute(
-                select(Message.id, Message.text, Message.status)
-                .where(Message.reply_to_id == inbound.id, Message.status.in_(UNSENT))
-            ).first()
+            reply = connection.execute(_UNSENT_REPLY, {"question_id": inbound.id}).first()
             if reply is not None:
                 state.stored_reply = Outgoing(reply.id, row.id, chat_id, reply.text, bool(row.blocked),
                                               row.last_customer_message_at, interrupted=reply.status == SENDING)
@@ -177,8 +207,13 @@ async def handle_inbound(
     *,
     job: ClaimedJob,
     before_compose: Callable[[], Awaitable[None]] | None = None,
+    send_now: Callable[[], bool] | None = None,
 ) -> Outgoing | None:
-    """Answer one customer message; the stored answer to send, or None (the job is then done)."""
+    """Answer one customer message; the stored answer to send, or None (the job is then done).
+
+    `send_now()`, asked just before the answer is stored, takes the channel's pacing slot if
+    it is free this instant: the answer is then stored as `sending` (dialogue's half of
+    begin_send_in, in the same write) and must be sent at once."""
     if state.stored_before:  # this job ran before and stored its turn
         if state.stored_reply is None:
             await runtime.db.run(partial(complete_in, job=job))
@@ -201,47 +236,32 @@ async def handle_inbound(
                 matched = await answers.matching_answer(session, inbound.text, found.hits)
             answer = await engine.compose(runtime, agent, inbound.text, state.history, found.hits, found=found,
                                           matched=matched)
+    sending = answer is not None and send_now is not None and send_now()
     outgoing, noticed = await runtime.db.run(
-        partial(_store_turn, agent_id=agent.id, inbound=inbound, answer=answer, job=job))
+        partial(_store_turn, agent_id=agent.id, inbound=inbound, answer=answer, job=job, sending=sending))
     if noticed:
         runtime.db.wakeup.notify()  # the owner's notice goes out now, not at the next poll
     return outgoing
 
 
 def _store_turn(connection: Connection, *, agent_id: int, inbound: Inbound, answer: Answer | None,
-                job: ClaimedJob) -> tuple[Outgoing | None, bool]:
+                job: ClaimedJob, sending: bool = False) -> tuple[Outgoing | None, bool]:
     """One write: conversation, the customer's message, the answer (or the job's completion),
     and the owner's notice when the conversation needs them. Also whether a notice job was queued."""
     now = utcnow()
     text = inbound.stored_text
-    insert_ = _insert(connection)
-    values: dict[str, Any] = {
-        "last_message_at": now, "last_customer_message_at": now,
-        "last_message_text": (answer.text if answer else text)[:500],
-    }
-    upsert = insert_(Conversation).values({
+    conversation = connection.execute(_upsert_conversation(connection), {
         "agent_id": agent_id, "channel": inbound.channel, "external_chat_id": inbound.chat_id,
         "customer_name": inbound.customer_name, "customer_username": inbound.customer_username, "mode": "bot",
-        "needs_attention": False, "blocked": False, "created_at": now, **values,
-    })
-    conversation = connection.execute(
-        upsert.on_conflict_do_update(
-            index_elements=["agent_id", "channel", "external_chat_id"],
-            set_={**values,
-                  "customer_name": func.coalesce(upsert.excluded.customer_name, Conversation.customer_name),
-                  "customer_username": func.coalesce(upsert.excluded.customer_username,
-                                                     Conversation.customer_username)},
-        ).returning(Conversation.id, Conversation.mode, Conversation.blocked, Conversation.needs_attention)
-    ).one()
+        "needs_attention": False, "blocked": False, "created_at": now, "last_message_at": now,
+        "last_customer_message_at": now, "last_message_text": (answer.text if answer else text)[:500],
+    }).one()
     waiting = conversation.mode == "human"  # the owner may have taken over while we composed
-    inbound_id = connection.execute(
-        insert_(Message).values(
-            conversation_id=conversation.id, agent_id=agent_id, channel=inbound.channel, direction="in",
-            author="customer", text=text, channel_message_id=inbound.channel_message_id,
-            status="pending" if waiting else "received", created_at=now,
-        ).on_conflict_do_nothing(index_elements=["agent_id", "channel", "channel_message_id"])
-        .returning(Message.id)
-    ).scalar()
+    inbound_id = connection.execute(_insert_question(connection), {
+        "conversation_id": conversation.id, "agent_id": agent_id, "channel": inbound.channel, "direction": "in",
+        "author": "customer", "text": text, "channel_message_id": inbound.channel_message_id,
+        "status": "pending" if waiting else "received", "created_at": now,
+    }).scalar()
     if inbound_id is None:  # stored before: a redelivery under another event id
         complete_in(connection, job)
         return None, False
@@ -260,15 +280,13 @@ def _store_turn(connection: Connection, *, agent_id: int, inbound: Inbound, answ
                                .values(last_message_text=text[:500]))
         complete_in(connection, job)
         return None, noticed
-    reply_id = connection.execute(
-        insert(Message).values(
-            conversation_id=conversation.id, agent_id=agent_id, channel=inbound.channel, direction="out",
-            author="bot", text=answer.text, reply_to_id=inbound_id, status="queued", sources=answer.sources,
-            answered_by=answer.answered_by, model=answer.model, prompt_tokens=answer.prompt_tokens,
-            completion_tokens=answer.completion_tokens, created_at=now,
-        ).returning(Message.id)
-    ).scalar_one()
-    return Outgoing(reply_id, conversation.id, inbound.chat_id, answer.text, False, now), noticed
+    reply_id = connection.execute(_INSERT_REPLY, {
+        "conversation_id": conversation.id, "agent_id": agent_id, "channel": inbound.channel, "direction": "out",
+        "author": "bot", "text": answer.text, "reply_to_id": inbound_id, "status": SENDING if sending else "queued",
+        "sources": answer.sources, "answered_by": answer.answered_by, "model": answer.model,
+        "prompt_tokens": answer.prompt_tokens, "completion_tokens": answer.completion_tokens, "created_at": now,
+    }).scalar_one()
+    return Outgoing(reply_id, conversation.id, inbound.chat_id, answer.text, False, now, send_now=sending), noticed
 
 
 # ------------------------------------------------------------------ after sending
@@ -282,13 +300,10 @@ def record_delivery(connection: Connection, outgoing: Outgoing, *, status: str, 
     `needs_owner` is why the owner must step in (a dialogue.attention kind; `error` says it in
     words): the conversation is flagged and they are told. True when a notice job was queued.
     """
-    values: dict[str, Any] = {"status": status, "error": error}
+    values: dict[str, Any] = {"message_id": outgoing.message_id, "status": status, "error": error}
     if channel_message_id:
         values["channel_message_id"] = channel_message_id
-    question = connection.execute(
-        update(Message).where(Message.id == outgoing.message_id).values(**values)
-        .returning(Message.reply_to_id, Message.author)
-    ).first()
+    question = connection.execute(_SET_STATUS, values).first()
     if blocked:
         connection.execute(update(Conversation).where(Conversation.id == outgoing.conversation_id)
                            .values(blocked=True))
@@ -308,15 +323,12 @@ def begin_send_in(connection: Connection, message_id: int) -> bool:
     platform almost surely has it: the mark is committed only as the request leaves), and
     the owner is asked to check instead. False when the answer is no longer queued.
     """
-    result = connection.execute(update(Message).where(Message.id == message_id, Message.status == "queued")
-                                .values(status=SENDING))
-    return bool(result.rowcount)
+    return bool(connection.execute(_BEGIN_SEND, {"message_id": message_id, "status": SENDING}).rowcount)
 
 
 def retry_send_in(connection: Connection, message_id: int) -> None:
     """The platform refused the send for now (429, 5xx): the answer is queued again, to be resent."""
-    connection.execute(update(Message).where(Message.id == message_id, Message.status == SENDING)
-                       .values(status="queued"))
+    connection.execute(_RETRY_SEND, {"message_id": message_id, "status": "queued"})
 
 
 def load_outgoing(connection: Connection, message_id: int) -> tuple[Outgoing, int, str] | None:
@@ -347,7 +359,7 @@ async def set_blocked(runtime: Runtime, agent_id: int, channel: str, chat_id: st
         was = connection.execute(select(Conversation.blocked).where(
             Conversation.agent_id == agent_id, Conversation.channel == channel,
             Conversation.external_chat_id == chat_id)).scalar()
-        upsert = _insert(connection)(Conversation).values(
+        upsert = dialect_insert(connection)(Conversation).values(
             agent_id=agent_id, channel=channel, external_chat_id=chat_id, customer_name=customer_name, mode="bot",
             needs_attention=False, blocked=blocked, last_message_at=now, created_at=now,
         )

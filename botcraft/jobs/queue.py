@@ -16,16 +16,22 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from botcraft import backoff
 from botcraft.db import Database, wake_after_commit
 from botcraft.metrics.instruments import JOB_CLAIM_LATENCY
-from botcraft.models import Job, utcnow
+from botcraft.models import Job, table_of, utcnow
 
 QUEUED, RUNNING, DONE, DEAD = "queued", "running", "done", "dead"
+_JOBS = table_of(Job)
+# Built once, executed with parameters: the message path enqueues and completes a job per
+# message (db.per_dialect says why that matters).
+_INSERT_JOB = insert(_JOBS)
+_COMPLETE_JOB = update(_JOBS).where(
+    _JOBS.c.id == bindparam("job_id"), _JOBS.c.locked_by == bindparam("worker_id"), _JOBS.c.status == RUNNING)
 
 
 @dataclass(slots=True)
@@ -63,10 +69,10 @@ def enqueue_in(connection: Connection, kind: str, payload: dict[str, Any], *, ma
                delay_seconds: float = 0) -> None:
     """enqueue() for a unit of `Database.run`: one INSERT; the caller wakes the workers after it."""
     now = utcnow()
-    connection.execute(
-        insert(Job).values(kind=kind, payload=payload, status=QUEUED, attempts=0, max_attempts=max_attempts,
-                           run_at=now + timedelta(seconds=delay_seconds), created_at=now)
-    )
+    connection.execute(_INSERT_JOB, {
+        "kind": kind, "payload": payload, "status": QUEUED, "attempts": 0, "max_attempts": max_attempts,
+        "run_at": now + timedelta(seconds=delay_seconds), "created_at": now,
+    })
 
 
 class LeaseLost(Exception):
@@ -80,10 +86,11 @@ def complete_in(connection: Connection, job: ClaimedJob, *, keep: dict[str, Any]
     keeps only its ids). Raises LeaseLost (rolling the unit back) when another worker holds
     the job now.
     """
-    values: dict[str, Any] = {"status": DONE, "locked_by": None, "lease_expires_at": None, "finished_at": utcnow()}
+    values: dict[str, Any] = {"job_id": job.id, "worker_id": job.worker_id, "status": DONE, "locked_by": None,
+                              "lease_expires_at": None, "finished_at": utcnow()}
     if keep is not None:
         values["payload"] = keep
-    result = connection.execute(update(Job).where(_owned(job.id, job.worker_id)).values(**values))
+    result = connection.execute(_COMPLETE_JOB, values)
     if not result.rowcount:
         raise LeaseLost(f"job {job.id} is held by another worker now")
     job.completed = True
@@ -94,34 +101,45 @@ def backoff_seconds(attempt: int) -> float:
     return backoff.backoff_seconds(attempt, base=2.0, cap=600.0)
 
 
-async def claim(db: Database, worker_id: str, *, limit: int, lease_seconds: float) -> list[ClaimedJob]:
-    now = utcnow()
+def _claim_statement(*, skip_locked: bool) -> Any:
     claimable = (
-        select(Job.id)
+        select(_JOBS.c.id)
         .where(
             or_(
-                and_(Job.status == QUEUED, Job.run_at <= now),
+                and_(_JOBS.c.status == QUEUED, _JOBS.c.run_at <= bindparam("now")),
                 # The lease ran out: its worker died or hung.
-                and_(Job.status == RUNNING, Job.lease_expires_at < now, Job.attempts < Job.max_attempts),
+                and_(_JOBS.c.status == RUNNING, _JOBS.c.lease_expires_at < bindparam("now"),
+                     _JOBS.c.attempts < _JOBS.c.max_attempts),
             )
         )
-        .order_by(Job.run_at, Job.id)
-        .limit(limit)
+        .order_by(_JOBS.c.run_at, _JOBS.c.id)
+        .limit(bindparam("limit"))
     )
-    if not db.is_sqlite:
+    if skip_locked:
         claimable = claimable.with_for_update(skip_locked=True)
-    statement = (
-        update(Job)
-        .where(Job.id.in_(claimable.scalar_subquery()))
-        .values(
-            status=RUNNING,
-            locked_by=worker_id,
-            lease_expires_at=now + timedelta(seconds=lease_seconds),
-            attempts=Job.attempts + 1,
-        )
-        .returning(Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts, Job.run_at)
+    return (
+        update(_JOBS)
+        .where(_JOBS.c.id.in_(claimable.scalar_subquery()))
+        .values(status=RUNNING, locked_by=bindparam("worker_id"), lease_expires_at=bindparam("lease_until"),
+                attempts=_JOBS.c.attempts + 1)
+        .returning(_JOBS.c.id, _JOBS.c.kind, _JOBS.c.payload, _JOBS.c.attempts, _JOBS.c.max_attempts,
+                   _JOBS.c.run_at)
     )
-    rows = await db.run(partial(_rows, statement=statement))
+
+
+# SQLite's write transaction already makes the claim atomic; PostgreSQL skips rows being claimed.
+_CLAIM = {"sqlite": _claim_statement(skip_locked=False), "postgresql": _claim_statement(skip_locked=True)}
+
+
+async def claim(db: Database, worker_id: str, *, limit: int, lease_seconds: float) -> list[ClaimedJob]:
+    now = utcnow()
+    parameters = {"now": now, "limit": limit, "worker_id": worker_id,
+                  "lease_until": now + timedelta(seconds=lease_seconds)}
+
+    def unit(connection: Connection) -> list[Any]:
+        return list(connection.execute(_CLAIM[db.dialect], parameters).all())
+
+    rows = await db.run(unit)
     for row in rows:
         JOB_CLAIM_LATENCY.labels(row[1]).observe(max(0.0, (now - row[5]).total_seconds()))
     return [

@@ -17,9 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from botcraft.errors import Conflict, NotFound
 from botcraft.knowledge.search import Hit
 from botcraft.language.analyzer import index_text, query_terms
-from botcraft.models import Agent, Chunk, Document, OwnerAnswer, utcnow
+from botcraft.models import QA_TYPE, Agent, Chunk, Document, OwnerAnswer, utcnow
 
-QA_TYPE = "qa"  # Document.file_type of a pair's hidden document; never listed as an upload
 MAX_ANSWERS_PER_AGENT = 1000
 _LABELS = {"ru": "Частые вопросы", "en": "FAQ"}
 
@@ -120,9 +119,9 @@ def same_question(question: str, phrasing: str) -> float:
 
 async def matching_answer(session: AsyncSession, question: str, hits: Sequence[Hit]) -> MatchedAnswer | None:
     """The owner's answer when search found a pair asked in nearly the same words."""
-    document_ids = {h.source.document_id for h in hits}
+    document_ids = {h.source.document_id for h in hits if h.owner_answer}
     if not document_ids:
-        return None
+        return None  # no pair among the hits: nothing to read
     pairs = {p.document_id: p for p in await session.scalars(
         select(OwnerAnswer).join(Document, Document.id == OwnerAnswer.document_id)
         .where(Document.id.in_(document_ids), Document.file_type == QA_TYPE))}

@@ -26,7 +26,7 @@ from botcraft.knowledge.query import Query, understand
 from botcraft.knowledge.vocabulary import Vocabulary, agent_context
 from botcraft.language.analyzer import query_terms
 from botcraft.language.synonyms import Thesaurus
-from botcraft.models import Chunk, Document
+from botcraft.models import QA_TYPE, Chunk, Document
 
 log = structlog.get_logger("botcraft.knowledge")
 
@@ -94,6 +94,8 @@ class Hit:
     close_in_meaning: bool = False
     # The chunk's place in its document: fusion finds which span found by meaning holds it.
     ordinal: int | None = None
+    # A phrasing of one of the owner's Q&A pairs (knowledge.answers), not a document's text.
+    owner_answer: bool = False
 
     def as_dict(self) -> dict[str, object]:
         return {"chunk_id": self.chunk_id, "score": round(self.score, 4), "text": self.text,
@@ -106,7 +108,8 @@ class Hit:
 # chunk id can never reach another agent's text.
 _BY_ID = text(
     """
-    SELECT c.id, c.text, c.document_id, d.filename, c.page, c.sheet, c.row_start, c.row_end, c.ordinal
+    SELECT c.id, c.text, c.document_id, d.filename, c.page, c.sheet, c.row_start, c.row_end, c.ordinal,
+           d.file_type
     FROM chunks c JOIN documents d ON d.id = c.document_id
     WHERE c.id IN :ids AND c.agent_id = :agent_id
     """
@@ -183,7 +186,7 @@ async def _span_hits(session: AsyncSession, matches: list[meaning.MeaningMatch])
         return []
     rows = (await session.execute(
         select(Chunk.document_id, Chunk.ordinal, Chunk.id, Chunk.text, Chunk.page, Chunk.sheet, Chunk.row_start,
-               Chunk.row_end, Document.filename)
+               Chunk.row_end, Document.filename, Document.file_type)
         .join(Document, Document.id == Chunk.document_id)
         .where(or_(*(and_(Chunk.document_id == m.span.document_id, Chunk.ordinal >= m.span.ordinal_start,
                           Chunk.ordinal <= m.span.ordinal_end) for m in matches)))
@@ -216,6 +219,7 @@ def _span_hit(match: meaning.MeaningMatch, rows: list[Any]) -> Hit | None:
         similarity=span.similarity,
         close_in_meaning=match.close,
         ordinal=first[1],
+        owner_answer=first[9] == QA_TYPE,
     )
 
 
@@ -229,8 +233,12 @@ async def _word_search(
     ranked = vocabulary.words.top(prepared.search_terms() or query_terms(query), limit)
     if not ranked:
         return []
-    rows = {row[0]: row for row in await session.execute(
-        _BY_ID, {"ids": [chunk_id for chunk_id, _ in ranked], "agent_id": agent_id})}
+    # A question in parts searches once per part, mostly for the same rows: each is read once
+    # per transaction.
+    rows: dict[int, Any] = session.info.setdefault(("chunk_rows", agent_id), {})
+    unread = [chunk_id for chunk_id, _ in ranked if chunk_id not in rows]
+    if unread:
+        rows.update((row[0], row) for row in await session.execute(_BY_ID, {"ids": unread, "agent_id": agent_id}))
     return [
         Hit(
             chunk_id=chunk_id,
@@ -239,6 +247,7 @@ async def _word_search(
             source=Source(document_id=row[2], filename=row[3], page=row[4], sheet=row[5],
                           row_start=row[6], row_end=row[7]),
             ordinal=row[8],
+            owner_answer=row[9] == QA_TYPE,
         )
         for chunk_id, score in ranked
         if (row := rows.get(chunk_id)) is not None  # gone since the index was read

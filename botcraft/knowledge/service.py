@@ -12,10 +12,9 @@ from botcraft.i18n import N_
 from botcraft.jobs.kinds import PROCESS_DOCUMENT
 from botcraft.jobs.queue import enqueue
 from botcraft.knowledge import storage
-from botcraft.knowledge.answers import QA_TYPE
 from botcraft.knowledge.sniff import SUPPORTED_FORMATS, detect_type
 from botcraft.knowledge.upload import ReceivedFile
-from botcraft.models import Agent, Document
+from botcraft.models import QA_TYPE, Agent, Document
 
 
 class UnsupportedFormat(AppError):

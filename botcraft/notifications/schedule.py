@@ -12,14 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from botcraft.db import wake_after_commit
+from botcraft.db import dialect_insert, wake_after_commit
 from botcraft.jobs.kinds import NOTIFY_OWNER
 from botcraft.jobs.queue import enqueue_in
 from botcraft.models import Agent, Conversation, Notification, NotificationSetting, utcnow
@@ -28,10 +26,6 @@ from botcraft.models import Agent, Conversation, Notification, NotificationSetti
 MAX_ATTEMPTS = 8
 # Further messages within this time update a notice once: a burst of twenty is one edit or two.
 UPDATE_DELAY_SECONDS = 2.0
-
-
-def _insert(connection: Connection) -> Any:
-    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
 
 
 def _owner_to_tell(connection: Connection, conversation_id: int) -> tuple[int, int] | None:
@@ -77,7 +71,7 @@ def open_or_update_in(connection: Connection, conversation_id: int, kind: str, m
         Notification.open_conversation_id == conversation_id, Notification.user_id == user_id)).first()
     if notice is None:
         notice_id = connection.execute(
-            _insert(connection)(Notification).values(
+            dialect_insert(connection)(Notification).values(
                 conversation_id=conversation_id, user_id=user_id, agent_id=agent_id,
                 open_conversation_id=conversation_id, kind=kind, message_id=message_id, state="pending",
                 update_queued=False, created_at=utcnow(),
