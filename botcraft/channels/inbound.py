@@ -9,7 +9,8 @@
      its history (`dialogue.inbound.load_conversation`);
    - a delivery status or a block goes to dialogue (`apply_status`, `set_blocked`);
    - a message: the platform is acknowledged (callback answered), then
-     `dialogue.handle_inbound()` composes and stores the answer in ONE write;
+     `dialogue.handle_inbound()` composes and stores the answer in ONE write (an answer
+     that takes longer than TYPING_AFTER_S shows the customer "typing…" meanwhile);
    - the answer is sent in the same job by `outbound.deliver()`, which records the result
      and completes the job in ONE write. When the channel's pacing slot is free at that
      instant, the answer was stored already marked as being sent, so no write comes between.
@@ -20,6 +21,7 @@ makes that run send the same answer instead of a second one.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import asdict
 from datetime import datetime
@@ -63,6 +65,8 @@ def _insert_event(insert: Any) -> Any:
 
 # A channel's "last event" time is kept to the second it is shown in, not written per event.
 _LAST_EVENT_EVERY_S = 5.0
+# How long an answer is composed before the customer is shown "typing…".
+TYPING_AFTER_S = 0.5
 
 
 def event_to_payload(event: InboundEvent) -> dict[str, Any]:
@@ -223,8 +227,11 @@ async def process_event(runtime: Runtime, job: ClaimedJob) -> None:
                                customer_username=event.extra.get("username"))
 
     async def typing() -> None:
+        # "typing…" only for an answer that takes a while: one made within TYPING_AFTER_S
+        # arrives before the indicator would have shown, and its request is saved.
+        await asyncio.sleep(TYPING_AFTER_S)
         if ctx is not None:
-            await channel.typing(ctx, chat_id)
+            await asyncio.shield(channel.typing(ctx, chat_id))  # once asked for, let it finish
 
     def send_now() -> bool:
         if ctx is None:
@@ -232,7 +239,7 @@ async def process_event(runtime: Runtime, job: ClaimedJob) -> None:
         per_sender, per_chat = channel.send_rates()
         return runtime.pacer.reserve_now(channel.rate_key(ctx), chat_id, per_sender=per_sender, per_chat=per_chat)
 
-    outgoing = await dialogue.handle_inbound(runtime, agent, state, inbound, job=job, before_compose=typing,
+    outgoing = await dialogue.handle_inbound(runtime, agent, state, inbound, job=job, while_composing=typing,
                                              send_now=send_now)
     if outgoing is not None:
         await outbound.deliver(runtime, channel, ctx, outgoing, job=job, agent_id=agent.id)

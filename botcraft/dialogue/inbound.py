@@ -20,7 +20,8 @@ Delivery statuses come back through `apply_status()`; sends are recorded by `rec
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -206,10 +207,13 @@ async def handle_inbound(
     inbound: Inbound,
     *,
     job: ClaimedJob,
-    before_compose: Callable[[], Awaitable[None]] | None = None,
+    while_composing: Callable[[], Coroutine[Any, Any, None]] | None = None,
     send_now: Callable[[], bool] | None = None,
 ) -> Outgoing | None:
     """Answer one customer message; the stored answer to send, or None (the job is then done).
+
+    `while_composing()` runs beside the search and the model's answer, and is cancelled when
+    they are done (the channel's "typing…").
 
     `send_now()`, asked just before the answer is stored, takes the channel's pacing slot if
     it is free this instant: the answer is then stored as `sending` (dialogue's half of
@@ -224,18 +228,21 @@ async def handle_inbound(
             answer = Answer(media_reply(agent), answered=True, answered_by="media")
         else:
             assert inbound.text is not None
-            if before_compose is not None:
-                await before_compose()  # "typing…" while the answer is made
-            # Through the modules, so that their owners' changes (and tests' stand-ins) apply here.
-            provider, _ = engine.provider_for(agent, runtime.settings)
-            async with runtime.db.transaction(write=False) as session:
-                # Follow-ups are read with the customer's previous question (dialogue.passages).
-                found = await passages.find(session, agent.id, inbound.text, state.history, limit=PASSAGES,
-                                            rewrite=provider,
-                                            language=prompting.customer_language(inbound.text, agent.language))
-                matched = await answers.matching_answer(session, inbound.text, found.hits)
-            answer = await engine.compose(runtime, agent, inbound.text, state.history, found.hits, found=found,
-                                          matched=matched)
+            beside = asyncio.create_task(while_composing()) if while_composing is not None else None
+            try:
+                # Through the modules, so that their owners' changes (and tests' stand-ins) apply here.
+                provider, _ = engine.provider_for(agent, runtime.settings)
+                async with runtime.db.transaction(write=False) as session:
+                    # Follow-ups are read with the customer's previous question (dialogue.passages).
+                    found = await passages.find(session, agent.id, inbound.text, state.history, limit=PASSAGES,
+                                                rewrite=provider,
+                                                language=prompting.customer_language(inbound.text, agent.language))
+                    matched = await answers.matching_answer(session, inbound.text, found.hits)
+                answer = await engine.compose(runtime, agent, inbound.text, state.history, found.hits,
+                                              found=found, matched=matched)
+            finally:
+                if beside is not None:
+                    beside.cancel()
     sending = answer is not None and send_now is not None and send_now()
     outgoing, noticed = await runtime.db.run(
         partial(_store_turn, agent_id=agent.id, inbound=inbound, answer=answer, job=job, sending=sending))

@@ -106,9 +106,9 @@ async def test_webhook_answers_from_the_documents_once_per_update(client, shop, 
     sent = await until(lambda: _sent(tg, webhook_bot))
     assert "1200" in sent[0]["text"] and sent[0]["chat_id"] == 5550001
     assert sent[0]["parse_mode"] == "HTML"
-    assert "typing" in [a["action"] for a in tg.chat_actions(webhook_bot)]
     await asyncio.sleep(0.7)
     assert len(tg.sent_messages(webhook_bot)) == 1
+    assert tg.chat_actions(webhook_bot) == []  # answered at once: no "typing…" first
     async with app.state.db.transaction(write=False) as session:
         reply = await session.scalar(select(Message).where(Message.direction == "out"))
         assert reply.status == "sent" and reply.channel_message_id.startswith("5550001:")
@@ -116,6 +116,30 @@ async def test_webhook_answers_from_the_documents_once_per_update(client, shop, 
 
 async def _sent(tg, token):
     return tg.sent_messages(token)
+
+
+async def test_typing_shows_while_a_slow_answer_is_made(client, shop, tg, webhook_bot, settings):
+    from tests.fakes.openai_fake import OpenAIFake, Reply
+
+    headers, agent_id = shop
+    await _connect(client, headers, agent_id, webhook_bot, webhook_mode=True)
+    secret = await _webhook_secret(tg, webhook_bot)
+    llm = OpenAIFake(api_key="sk-test-key")
+    with llm.serve():
+        settings.openai_api_key, settings.openai_model = "sk-test-key", "gpt-test"
+        settings.openai_base_url = llm.base_url + "/v1"
+        llm.delay(2.0, then=Reply(text="Наполеон стоит 1200 ₽, доставка по Казани — 300 ₽."))
+        response = await client.post("/webhook/telegram", json=text_update(2001, "Сколько стоит Наполеон?"),
+                                     headers={"X-Telegram-Bot-Api-Secret-Token": secret})
+        assert response.status_code == 200
+
+        async def typing():
+            return [a for a in tg.chat_actions(webhook_bot) if a["action"] == "typing"]
+
+        assert str((await until(typing))[0]["chat_id"]) == "5550001"
+        assert tg.sent_messages(webhook_bot) == []  # shown while the answer is still being made
+        sent = await until(lambda: _sent(tg, webhook_bot))
+        assert "1200" in sent[0]["text"]
 
 
 async def test_forged_or_missing_secret_stores_nothing(client, shop, tg, webhook_bot, app):
