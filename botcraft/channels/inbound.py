@@ -5,8 +5,9 @@
    (`INSERT ... ON CONFLICT DO NOTHING RETURNING`), with its job, in one unit of
    `Database.run`; concurrent webhooks share one transaction on SQLite (group commit).
 2. `process_event()`, the `channel_event` job, one per stored event:
-   - ONE read: the event, its agent (with the channel settings) and the conversation with
-     its history (`dialogue.inbound.load_conversation`);
+   - ONE read: the event, its agent (with the channel settings) and its conversation, joined
+     on the event's chat id (`dialogue.inbound.conversation_join`), then the history
+     (`dialogue.inbound.load_conversation`);
    - a delivery status or a block goes to dialogue (`apply_status`, `set_blocked`);
    - a message: the platform is acknowledged (callback answered), then
      `dialogue.handle_inbound()` composes and stores the answer in ONE write (an answer
@@ -51,9 +52,12 @@ _EVENTS = table_of(ChannelEvent)
 _AGENTS = table_of(Agent)
 _AGENT_COLUMNS = tuple(_AGENTS.columns)
 # The hot path's statements, built once (db.per_dialect says why).
+_CONVERSATIONS, _CONVERSATION_ON, _CONVERSATION_COLUMNS = dialogue.conversation_join(
+    _EVENTS.c.agent_id, _EVENTS.c.channel, _EVENTS.c.payload["chat_id"].as_string())
 _EVENT_WITH_AGENT = (
-    select(_EVENTS.c.channel, _EVENTS.c.payload, *_AGENT_COLUMNS)
+    select(_EVENTS.c.channel, _EVENTS.c.payload, *_AGENT_COLUMNS, *_CONVERSATION_COLUMNS)
     .join(_AGENTS, _AGENTS.c.id == _EVENTS.c.agent_id)
+    .outerjoin(_CONVERSATIONS, _CONVERSATION_ON)
     .where(_EVENTS.c.id == bindparam("row_id"))
 )
 
@@ -158,7 +162,7 @@ def _load(connection: Connection, manager: ChannelManager, row_id: int, attempt:
     if event.kind in _TURNS and event.chat_id and row.channel in manager.channels:
         # Only a retried job can have stored its turn already: the first run skips the look-up.
         key = _message_key(manager, row.channel, event) if attempt > 1 else None
-        state = dialogue.load_conversation(connection, agent.id, row.channel, event.chat_id, key=key)
+        state = dialogue.load_conversation(connection, mapping, agent.id, row.channel, event.chat_id, key=key)
     return agent, row.channel, event, state
 
 

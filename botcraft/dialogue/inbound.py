@@ -21,14 +21,14 @@ Delivery statuses come back through `apply_status()`; sends are recorded by `rec
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from botcraft.db import dialect_insert, per_dialect
@@ -133,10 +133,10 @@ _CONVERSATIONS, _MESSAGES = table_of(Conversation), table_of(Message)
 
 # The statements of every message's turn, built once and executed with parameters
 # (db.per_dialect says why).
-_CONVERSATION = select(
-    _CONVERSATIONS.c.id, _CONVERSATIONS.c.mode, _CONVERSATIONS.c.blocked, _CONVERSATIONS.c.last_customer_message_at,
-).where(_CONVERSATIONS.c.agent_id == bindparam("agent_id"), _CONVERSATIONS.c.channel == bindparam("channel"),
-        _CONVERSATIONS.c.external_chat_id == bindparam("chat_id"))
+# What load_conversation() needs of the conversation, read joined to the caller's own row.
+_JOINED = (_CONVERSATIONS.c.id.label("conversation_id"), _CONVERSATIONS.c.mode.label("conversation_mode"),
+           _CONVERSATIONS.c.blocked.label("conversation_blocked"),
+           _CONVERSATIONS.c.last_customer_message_at.label("conversation_last_customer_message_at"))
 _HISTORY = (select(_MESSAGES.c.direction, _MESSAGES.c.text)
             .where(_MESSAGES.c.conversation_id == bindparam("conversation_id"))
             .order_by(_MESSAGES.c.id.desc()).limit(HISTORY_MESSAGES))
@@ -176,15 +176,26 @@ def _insert_question(insert: Any) -> Any:
 # ------------------------------------------------------------------ the read
 
 
-def load_conversation(connection: Connection, agent_id: int, channel: str, chat_id: str, *,
-                      key: str | None = None) -> ConversationState:
-    """The conversation and its last messages (a unit, or part of one). With `key` (a retried
-    job), also whether the message with that channel id was stored, and its queued answer."""
-    row = connection.execute(_CONVERSATION, {"agent_id": agent_id, "channel": channel, "chat_id": chat_id}).first()
-    if row is None:
+def conversation_join(agent_id: Any, channel: Any, chat_id: Any) -> tuple[Table, ColumnElement[bool], tuple[Any, ...]]:
+    """How a caller reads the conversation in the same statement as its own row (channels read
+    it with the stored event): the table to LEFT JOIN, the ON clause for the caller's agent,
+    channel and chat id expressions, and the columns to select for load_conversation()."""
+    on = and_(_CONVERSATIONS.c.agent_id == agent_id, _CONVERSATIONS.c.channel == channel,
+              _CONVERSATIONS.c.external_chat_id == chat_id)
+    return _CONVERSATIONS, on, _JOINED
+
+
+def load_conversation(connection: Connection, joined: Mapping[Any, Any], agent_id: int, channel: str, chat_id: str,
+                      *, key: str | None = None) -> ConversationState:
+    """The conversation (`joined`: a row with conversation_join()'s columns) and its last
+    messages (part of a unit). With `key` (a retried job), also whether the message with that
+    channel id was stored, and its queued answer."""
+    conversation_id = joined["conversation_id"]
+    if conversation_id is None:
         return ConversationState()
-    state = ConversationState(conversation_id=row.id, mode=row.mode, blocked=bool(row.blocked))
-    rows = connection.execute(_HISTORY, {"conversation_id": row.id}).all()
+    blocked = bool(joined["conversation_blocked"])
+    state = ConversationState(conversation_id=conversation_id, mode=joined["conversation_mode"], blocked=blocked)
+    rows = connection.execute(_HISTORY, {"conversation_id": conversation_id}).all()
     state.history = [prompting.HistoryItem("assistant" if r.direction == "out" else "user", r.text) for r in rows]
     if key is not None:
         inbound = connection.execute(_MESSAGE_BY_KEY, {"agent_id": agent_id, "channel": channel, "key": key}).first()
@@ -192,8 +203,9 @@ def load_conversation(connection: Connection, agent_id: int, channel: str, chat_
             state.stored_before = True
             reply = connection.execute(_UNSENT_REPLY, {"question_id": inbound.id}).first()
             if reply is not None:
-                state.stored_reply = Outgoing(reply.id, row.id, chat_id, reply.text, bool(row.blocked),
-                                              row.last_customer_message_at, interrupted=reply.status == SENDING)
+                state.stored_reply = Outgoing(reply.id, conversation_id, chat_id, reply.text, blocked,
+                                              joined["conversation_last_customer_message_at"],
+                                              interrupted=reply.status == SENDING)
     return state
 
 
