@@ -131,12 +131,12 @@ def media_reply(agent: Agent) -> str:
 
 _CONVERSATIONS, _MESSAGES = table_of(Conversation), table_of(Message)
 
-# The statements of every message's turn, built once and executed with parameters
-# (db.per_dialect says why).
 # What load_conversation() needs of the conversation, read joined to the caller's own row.
 _JOINED = (_CONVERSATIONS.c.id.label("conversation_id"), _CONVERSATIONS.c.mode.label("conversation_mode"),
            _CONVERSATIONS.c.blocked.label("conversation_blocked"),
            _CONVERSATIONS.c.last_customer_message_at.label("conversation_last_customer_message_at"))
+# The statements of every message's turn, built once and executed with parameters
+# (db.per_dialect says why).
 _HISTORY = (select(_MESSAGES.c.direction, _MESSAGES.c.text)
             .where(_MESSAGES.c.conversation_id == bindparam("conversation_id"))
             .order_by(_MESSAGES.c.id.desc()).limit(HISTORY_MESSAGES))
