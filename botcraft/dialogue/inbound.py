@@ -37,7 +37,7 @@ from botcraft.dialogue.engine import HISTORY_MESSAGES, PASSAGES, Answer
 from botcraft.i18n import N_
 from botcraft.jobs.queue import ClaimedJob, complete_in
 from botcraft.jobs.registry import RetryLater
-from botcraft.knowledge import answers
+from botcraft.knowledge import answers, vocabulary
 from botcraft.models import Agent, Conversation, Message, table_of, utcnow
 
 if TYPE_CHECKING:
@@ -116,6 +116,8 @@ class ConversationState:
     mode: str = "bot"
     blocked: bool = False
     history: list[prompting.HistoryItem] = field(default_factory=list)  # newest first
+    # The agent's knowledge version, read with the conversation (knowledge.vocabulary.version_of()).
+    knowledge_version: tuple[object, ...] | None = None
     # A retried job: its turn was stored before. The answer to (re)send, if it is still queued.
     stored_before: bool = False
     stored_reply: Outgoing | None = None
@@ -179,10 +181,11 @@ def _insert_question(insert: Any) -> Any:
 def conversation_join(agent_id: Any, channel: Any, chat_id: Any) -> tuple[Table, ColumnElement[bool], tuple[Any, ...]]:
     """How a caller reads the conversation in the same statement as its own row (channels read
     it with the stored event): the table to LEFT JOIN, the ON clause for the caller's agent,
-    channel and chat id expressions, and the columns to select for load_conversation()."""
+    channel and chat id expressions, and the columns to select for load_conversation() (the
+    conversation's, and the agent's knowledge version that the turn's search checks)."""
     on = and_(_CONVERSATIONS.c.agent_id == agent_id, _CONVERSATIONS.c.channel == channel,
               _CONVERSATIONS.c.external_chat_id == chat_id)
-    return _CONVERSATIONS, on, _JOINED
+    return _CONVERSATIONS, on, (*_JOINED, *vocabulary.version_columns(agent_id))
 
 
 def load_conversation(connection: Connection, joined: Mapping[Any, Any], agent_id: int, channel: str, chat_id: str,
@@ -191,10 +194,12 @@ def load_conversation(connection: Connection, joined: Mapping[Any, Any], agent_i
     messages (part of a unit). With `key` (a retried job), also whether the message with that
     channel id was stored, and its queued answer."""
     conversation_id = joined["conversation_id"]
+    version = vocabulary.version_of(joined)
     if conversation_id is None:
-        return ConversationState()
+        return ConversationState(knowledge_version=version)
     blocked = bool(joined["conversation_blocked"])
-    state = ConversationState(conversation_id=conversation_id, mode=joined["conversation_mode"], blocked=blocked)
+    state = ConversationState(conversation_id=conversation_id, mode=joined["conversation_mode"], blocked=blocked,
+                              knowledge_version=version)
     rows = connection.execute(_HISTORY, {"conversation_id": conversation_id}).all()
     state.history = [prompting.HistoryItem("assistant" if r.direction == "out" else "user", r.text) for r in rows]
     if key is not None:
@@ -247,7 +252,7 @@ async def handle_inbound(
                 async with runtime.db.transaction(write=False) as session:
                     # Follow-ups are read with the customer's previous question (dialogue.passages).
                     found = await passages.find(session, agent.id, inbound.text, state.history, limit=PASSAGES,
-                                                rewrite=provider,
+                                                rewrite=provider, knowledge_version=state.knowledge_version,
                                                 language=prompting.customer_language(inbound.text, agent.language))
                     matched = await answers.matching_answer(session, inbound.text, found.hits)
                 answer = await engine.compose(runtime, agent, inbound.text, state.history, found.hits,

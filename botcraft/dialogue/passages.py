@@ -79,12 +79,16 @@ def is_overview(question: str, query: Query) -> bool:
 async def find(
     session: AsyncSession, agent_id: int, message: str, history: Sequence[HistoryItem], *,
     limit: int = 5, rewrite: followup.Model | None = None, language: str = "ru",
+    knowledge_version: tuple[object, ...] | None = None,
 ) -> Found:
+    """The passages for a customer's message (and for each of its parts). `knowledge_version`:
+    the agent's vocabulary version already read (knowledge.vocabulary.version_columns())."""
     previous = followup.previous_question(message, history)
     question = message
     if previous and rewrite is not None:
         question, previous = await followup.standalone(rewrite, message, previous, language), None
-    context = await agent_context(session, agent_id)  # once for the whole message and its parts
+    # Once for the whole message and its parts.
+    context = await agent_context(session, agent_id, version=knowledge_version)
     whole = await prepare(session, agent_id, question, previous=previous, context=context)
     searched = f"{previous} {question}" if previous else question
     parts = [Part(whole, await search(session, agent_id, searched, limit=limit, prepared=whole))]

@@ -233,12 +233,15 @@ async def _word_search(
     ranked = vocabulary.words.top(prepared.search_terms() or query_terms(query), limit)
     if not ranked:
         return []
-    # A question in parts searches once per part, mostly for the same rows: each is read once
-    # per transaction.
-    rows: dict[int, Any] = session.info.setdefault(("chunk_rows", agent_id), {})
+    # The rows are kept with the vocabulary they were ranked in: a question in parts, and the
+    # next customer asking the same, read them once.
+    kept = vocabulary.rows
+    rows = {chunk_id: kept[chunk_id] for chunk_id, _ in ranked if chunk_id in kept}
     unread = [chunk_id for chunk_id, _ in ranked if chunk_id not in rows]
     if unread:
-        rows.update((row[0], row) for row in await session.execute(_BY_ID, {"ids": unread, "agent_id": agent_id}))
+        read = {row[0]: row for row in await session.execute(_BY_ID, {"ids": unread, "agent_id": agent_id})}
+        rows.update(read)
+        vocabulary.keep_rows(read)
     return [
         Hit(
             chunk_id=chunk_id,

@@ -4,8 +4,11 @@ against and searched in.
 
 Read once per agent and kept in memory until its documents or synonyms change: every search
 makes one cheap check (document count, newest processing time, the synonyms text) and reads
-the agent's `chunks.search_text` again only when that changed, on both databases. The
-agents searched last are kept, at most _CACHED_AGENTS of them and _INDEX_BYTES of indexes.
+the agent's `chunks.search_text` again only when that changed, on both databases. The check
+can be read with a caller's own row instead (`version_columns()`: the inbound message's job
+reads it with its event), and passed in. The agents searched last are kept, at most
+_CACHED_AGENTS of them and _INDEX_BYTES of indexes. The passages found are kept with the
+vocabulary they were found in (`Vocabulary.rows`), so a popular answer is not read again.
 """
 
 from __future__ import annotations
@@ -13,27 +16,48 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
 from rapidfuzz.distance import DamerauLevenshtein
 from rapidfuzz.process import extract
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, Label, bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from botcraft.knowledge.word_index import WordIndex, WordIndexBuilder
 from botcraft.language.synonyms import Thesaurus, thesaurus
+from botcraft.models import Agent, Document, table_of
 
 _CACHED_AGENTS = 32
 # About 8 bytes per (term, chunk) pair: 100,000 price-list rows take some 10 MB.
 _INDEX_BYTES = 256 * 1024 * 1024
-_VERSION = text(
-    """
-    SELECT a.synonyms,
-           (SELECT count(*) FROM documents d WHERE d.agent_id = a.id),
-           (SELECT max(d.processed_at) FROM documents d WHERE d.agent_id = a.id),
-           (SELECT max(d.id) FROM documents d WHERE d.agent_id = a.id)
-    FROM ai_agents a WHERE a.id = :agent_id
-    """
-)
+# Passages kept per vocabulary (each a chunk row of a few hundred characters).
+_CACHED_ROWS = 1024
+_AGENTS, _DOCUMENTS = table_of(Agent), table_of(Document)
+
+
+def version_columns(agent_id: ColumnElement[int]) -> tuple[Label[object], ...]:
+    """What tells that an agent's vocabulary changed (its synonyms, the count, newest processing
+    time and newest id of its documents), as columns a caller can read with its own row."""
+    of_agent = _DOCUMENTS.c.agent_id == agent_id
+    # The caller's own row may be the agent's: its synonyms are still read from their own FROM.
+    synonyms = select(_AGENTS.c.synonyms).where(_AGENTS.c.id == agent_id).correlate_except(_AGENTS)
+    return (
+        synonyms.scalar_subquery().label("knowledge_synonyms"),
+        select(func.count()).where(of_agent).scalar_subquery().label("knowledge_documents"),
+        select(func.max(_DOCUMENTS.c.processed_at)).where(of_agent).scalar_subquery().label("knowledge_processed"),
+        select(func.max(_DOCUMENTS.c.id)).where(of_agent).scalar_subquery().label("knowledge_newest"),
+    )
+
+
+_VERSION_COLUMNS = version_columns(bindparam("agent_id"))
+_VERSION = select(*_VERSION_COLUMNS)
+
+
+def version_of(row: Any) -> tuple[object, ...]:
+    """The version in the mapping of a row read with version_columns()."""
+    return tuple(str(row[column.name]) for column in _VERSION_COLUMNS)
+
+
 _TERMS = text("SELECT id, search_text FROM chunks WHERE agent_id = :agent_id ORDER BY id")
 
 
@@ -41,7 +65,15 @@ _TERMS = text("SELECT id, search_text FROM chunks WHERE agent_id = :agent_id ORD
 class Vocabulary:
     # The agent's BM25 index: its terms and how many chunks hold each are read from it.
     words: WordIndex
+    # The passages read by id from this version of the agent's documents (knowledge.search).
+    rows: dict[int, Any] = field(default_factory=dict, repr=False)
     _by_first_letter: dict[str, list[str]] = field(default_factory=dict, repr=False)
+
+    def keep_rows(self, rows: dict[int, Any]) -> None:
+        """Keep passages read from this version of the documents (at most _CACHED_ROWS)."""
+        if len(self.rows) + len(rows) > _CACHED_ROWS:
+            self.rows.clear()
+        self.rows.update(rows)
 
     @property
     def chunks(self) -> int:
@@ -76,10 +108,14 @@ _cache: OrderedDict[int, tuple[tuple[object, ...], Vocabulary, Thesaurus]] = Ord
 _locks: dict[int, asyncio.Lock] = {}
 
 
-async def agent_context(session: AsyncSession, agent_id: int) -> tuple[Vocabulary, Thesaurus]:
-    """The agent's vocabulary and thesaurus, read again only after its documents changed."""
-    row = (await session.execute(_VERSION, {"agent_id": agent_id})).first()
-    version: tuple[object, ...] = tuple(str(v) for v in row) if row else ()
+async def agent_context(session: AsyncSession, agent_id: int, *, version: tuple[object, ...] | None = None
+                        ) -> tuple[Vocabulary, Thesaurus]:
+    """The agent's vocabulary and thesaurus, read again only after its documents changed.
+
+    `version` is version_of() a row the caller read in this transaction's snapshot or just before."""
+    if version is None:
+        row = (await session.execute(_VERSION, {"agent_id": agent_id})).mappings().first()
+        version = version_of(row) if row else ()
     cached = _cache.get(agent_id)
     if cached is not None and cached[0] == version:
         _cache.move_to_end(agent_id)
@@ -90,7 +126,8 @@ async def agent_context(session: AsyncSession, agent_id: int) -> tuple[Vocabular
         if cached is not None and cached[0] == version:
             return cached[1], cached[2]
         vocabulary = await _read(session, agent_id)
-        owner_lines = str(row[0] or "") if row else ""
+        synonyms = (await session.execute(select(_AGENTS.c.synonyms).where(_AGENTS.c.id == agent_id))).scalar()
+        owner_lines = str(synonyms or "")
         _cache[agent_id] = (version, vocabulary, thesaurus(owner_lines))
         _cache.move_to_end(agent_id)
         while len(_cache) > _CACHED_AGENTS or (len(_cache) > 1 and _index_bytes() > _INDEX_BYTES):

@@ -7,7 +7,8 @@ import asyncio
 from sqlalchemy import select
 
 from botcraft.models import Document
-from tests.helpers import sign_up, until
+from tests import docgen
+from tests.helpers import sign_up, until, upload, wait_processed
 from tests.owner_support import ask, link_telegram, notices, received
 
 QUESTION = "Есть ли у вас парковка для клиентов?"
@@ -63,6 +64,25 @@ async def test_pairs_crud_ownership_and_the_bot_answers_verbatim(client, shop, a
         assert await session.scalar(select(Document.id).where(Document.file_type == "qa")) is None
     chat = (await client.post(f"/api/agents/{agent_id}/chat", headers=headers, json={"message": QUESTION})).json()
     assert chat["answered_by"] != "owner_answer" and chat["needs_attention"]
+
+
+async def test_the_next_customer_message_is_answered_from_a_document_uploaded_since(client, shop, meta, tmp_path):
+    # The channel path reads the agent's knowledge version with the event and keeps the
+    # passages it found with the vocabulary: neither may hide what the owner added since.
+    headers, agent_id, phone = shop
+    await ask(client, phone, "Сколько стоит маникюр?", "wamid.E1")
+    assert "2200" in (await until(lambda: received(meta, phone)))[-1].replace(" ", "")
+    xlsx = docgen.make_xlsx(tmp_path / "педикюр.xlsx", {"Педикюр": [
+        ["Код", "Услуга", "Цена, ₽"], ["PD-1", "Аппаратный педикюр", 2700]]})
+    response = await upload(client, headers, agent_id, xlsx)
+    assert (await wait_processed(client, headers, agent_id, response.json()["id"]))["status"] == "ready"
+    await ask(client, phone, "Сколько стоит аппаратный педикюр?", "wamid.E2")
+
+    async def second() -> list[str] | None:
+        texts = await received(meta, phone)
+        return texts if len(texts) == 2 else None
+
+    assert "2700" in (await until(second))[-1].replace(" ", "")
 
 
 async def test_unanswered_groups_the_same_question_and_answering_reaches_the_waiting(
