@@ -19,9 +19,8 @@ send may go out after a slot it waited for: a process that wakes up later than L
 event loop was busy, its CPU taken) gives the slot up and takes a new one (up to MAX_LATE
 times), rather than going out together with the sends of the slots after it. A slot free at
 once (the sender below its rate: no sends queued right behind it) goes out as soon as the
-process gets to it: in the process at once; through PostgreSQL after the round trip, and when
-that came back late, taking another slot would be as late, so the send goes out and moves its
-chat's next slot past itself (one round trip more, not MAX_LATE).
+process gets to it, in the process at once; through PostgreSQL, after the round trip, within
+the chat's slack (`_chat_tolerance`); taking another would be late by the same round trip.
 
 A chat's slots are also CHAT_SLACK (a fifth) further apart than its rate: a chat seldom gets two
 answers within a second, so the wait costs no throughput, and it covers what LATE_S cannot
@@ -62,6 +61,11 @@ def _interval(rate: float) -> float:
 
 def _chat_interval(rate: float) -> float:
     return _interval(rate) * (1 + CHAT_SLACK)
+
+
+def _chat_tolerance(rate: float) -> float:
+    """How late a chat's slot may be used while its sends stay 1/rate apart."""
+    return _chat_interval(rate) - 1.0 / rate
 
 
 def _chat(sender_key: str, chat_key: str) -> str:
@@ -153,11 +157,10 @@ class SharedSendPacer:
             # NTP): however long the answer took to come back, the send is not moved later.
             await asyncio.sleep(max(0.0, float(row.at) - time.time()))
             if row.reserved:
-                if time.time() - float(row.at) <= LATE_S:
+                behind = time.time() - float(row.at)
+                if behind <= (LATE_S if row.waited else max(LATE_S, _chat_tolerance(per_chat))):
                     return
-                # Free at once, the slot is late by the round trip only, and asking again would
-                # be as late: it is sent, and the chat's next slot moves past it instead.
-                if not row.waited or late >= MAX_LATE:
+                if late >= MAX_LATE:
                     await self._push_chat(chat, _chat_interval(per_chat))
                     return
                 late += 1

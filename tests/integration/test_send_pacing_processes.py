@@ -88,8 +88,8 @@ async def test_pacing_in_each_process_alone_would_break_the_rate(database_url):
 
 async def test_a_free_slot_whose_answer_comes_back_late_is_used_not_asked_for_again(database_url):
     # A busy event loop: every reply from PostgreSQL is handled 0.1 s after the database took
-    # the slot. Asking again would be as late, so a slot that was free at once is sent on (its
-    # chat's next slot moved past it), and the chat still gets its answers at most 2 a second.
+    # the slot. Asking again would be as late, so a slot that was free at once is sent on,
+    # and the chat still gets its answers at most 2 a second.
     from sqlalchemy import event
 
     from botcraft.channels.ratelimit import SharedSendPacer

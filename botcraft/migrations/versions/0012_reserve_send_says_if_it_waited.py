@@ -4,8 +4,8 @@ Revision ID: 0012
 Revises: 0011
 
 A slot that was free at once (the sender below its rate) is sent even when the answer comes
-back late, and its chat's next slot moved past it (channels.ratelimit): asking again would be
-late by the same round trip. Only a slot that waited behind the sender's others is given up.
+back late, within the chat's slack (channels.ratelimit): asking again would be late by the
+same round trip. Only a slot that waited behind the sender's others is given up when late.
 The function's result gains a column, so it is dropped and created again (PostgreSQL only).
 """
 
