@@ -15,12 +15,9 @@ path then stores its answer already marked as being sent, one write fewer):
 
 Both pace at HEADROOM of the configured rate: the platform counts sends when they arrive,
 after network and event-loop delays this side cannot see. That slack also bounds how late a
-send may go out after a slot it waited for: a process that wakes up later than LATE_S (its
-event loop was busy, its CPU taken) gives the slot up and takes a new one (up to MAX_LATE
-times), rather than going out together with the sends of the slots after it. A slot free at
-once (the sender below its rate: no sends queued right behind it) goes out as soon as the
-process gets to it, in the process at once; through PostgreSQL, after the round trip, within
-the chat's slack (`_chat_tolerance`); taking another would be late by the same round trip.
+send may go out after its slot: a process that wakes up later than LATE_S (its event loop
+was busy, its CPU taken) gives the slot up and takes a new one (up to MAX_LATE times),
+rather than going out together with the sends of the slots after it.
 
 A chat's slots are also CHAT_SLACK (a fifth) further apart than its rate: a chat seldom gets two
 answers within a second, so the wait costs no throughput, and it covers what LATE_S cannot
@@ -51,8 +48,6 @@ CHAT_SLACK = 0.2
 # Rows of chats idle this long are deleted now and then (a chat's row only matters for a second).
 FORGET_AFTER_S = 600.0
 _FORGET_EVERY_S = 60.0
-# The slot (migrations 0009 and 0012): taken, at what time, and whether it waited for the sender.
-_RESERVE = text("SELECT reserved, at, waited FROM botcraft_reserve_send(:sender, :chat, :sender_s, :chat_s)")
 
 
 def _interval(rate: float) -> float:
@@ -61,11 +56,6 @@ def _interval(rate: float) -> float:
 
 def _chat_interval(rate: float) -> float:
     return _interval(rate) * (1 + CHAT_SLACK)
-
-
-def _chat_tolerance(rate: float) -> float:
-    """How late a chat's slot may be used while its sends stay 1/rate apart."""
-    return _chat_interval(rate) - 1.0 / rate
 
 
 def _chat(sender_key: str, chat_key: str) -> str:
@@ -147,7 +137,7 @@ class SharedSendPacer:
                 autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
                 row = (
                     await autocommit.execute(
-                        _RESERVE,
+                        text("SELECT reserved, at FROM botcraft_reserve_send(:sender, :chat, :sender_s, :chat_s)"),
                         {"sender": sender_key, "chat": chat, "sender_s": _interval(per_sender),
                          "chat_s": _chat_interval(per_chat)},
                     )
@@ -157,8 +147,7 @@ class SharedSendPacer:
             # NTP): however long the answer took to come back, the send is not moved later.
             await asyncio.sleep(max(0.0, float(row.at) - time.time()))
             if row.reserved:
-                behind = time.time() - float(row.at)
-                if behind <= (LATE_S if row.waited else max(LATE_S, _chat_tolerance(per_chat))):
+                if time.time() - float(row.at) <= LATE_S:
                     return
                 if late >= MAX_LATE:
                     await self._push_chat(chat, _chat_interval(per_chat))
