@@ -117,7 +117,7 @@ class ConversationState:
     blocked: bool = False
     history: list[prompting.HistoryItem] = field(default_factory=list)  # newest first
     # The agent's knowledge version, read with the conversation (knowledge.vocabulary.version_of()).
-    knowledge_version: tuple[object, ...] | None = None
+    knowledge_version: tuple[str, ...] | None = None
     # A retried job: its turn was stored before. The answer to (re)send, if it is still queued.
     stored_before: bool = False
     stored_reply: Outgoing | None = None

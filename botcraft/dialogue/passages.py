@@ -79,7 +79,7 @@ def is_overview(question: str, query: Query) -> bool:
 async def find(
     session: AsyncSession, agent_id: int, message: str, history: Sequence[HistoryItem], *,
     limit: int = 5, rewrite: followup.Model | None = None, language: str = "ru",
-    knowledge_version: tuple[object, ...] | None = None,
+    knowledge_version: tuple[str, ...] | None = None,
 ) -> Found:
     """The passages for a customer's message (and for each of its parts). `knowledge_version`:
     the agent's vocabulary version already read (knowledge.vocabulary.version_columns())."""

@@ -53,9 +53,11 @@ _VERSION_COLUMNS = version_columns(bindparam("agent_id"))
 _VERSION = select(*_VERSION_COLUMNS)
 
 
-def version_of(row: Any) -> tuple[object, ...]:
-    """The version in the mapping of a row read with version_columns()."""
-    return tuple(str(row[column.name]) for column in _VERSION_COLUMNS)
+def version_of(row: Any) -> tuple[str, ...]:
+    """The version in the mapping of a row read with version_columns(): its first item is the
+    agent's synonyms as written (agent_context builds the thesaurus from it)."""
+    synonyms, *documents = (row[column.name] for column in _VERSION_COLUMNS)
+    return (str(synonyms or ""), *(str(value) for value in documents))
 
 
 _TERMS = text("SELECT id, search_text FROM chunks WHERE agent_id = :agent_id ORDER BY id")
@@ -104,18 +106,18 @@ class Vocabulary:
         return min(matches, key=lambda m: (m[1], -self.frequency(m[0])))[0]
 
 
-_cache: OrderedDict[int, tuple[tuple[object, ...], Vocabulary, Thesaurus]] = OrderedDict()
+_cache: OrderedDict[int, tuple[tuple[str, ...], Vocabulary, Thesaurus]] = OrderedDict()
 _locks: dict[int, asyncio.Lock] = {}
 
 
-async def agent_context(session: AsyncSession, agent_id: int, *, version: tuple[object, ...] | None = None
+async def agent_context(session: AsyncSession, agent_id: int, *, version: tuple[str, ...] | None = None
                         ) -> tuple[Vocabulary, Thesaurus]:
     """The agent's vocabulary and thesaurus, read again only after its documents changed.
 
     `version` is version_of() a row the caller read in this transaction's snapshot or just before."""
     if version is None:
-        row = (await session.execute(_VERSION, {"agent_id": agent_id})).mappings().first()
-        version = version_of(row) if row else ()
+        # Scalar subqueries without a FROM: always exactly one row.
+        version = version_of((await session.execute(_VERSION, {"agent_id": agent_id})).mappings().one())
     cached = _cache.get(agent_id)
     if cached is not None and cached[0] == version:
         _cache.move_to_end(agent_id)
@@ -126,9 +128,7 @@ async def agent_context(session: AsyncSession, agent_id: int, *, version: tuple[
         if cached is not None and cached[0] == version:
             return cached[1], cached[2]
         vocabulary = await _read(session, agent_id)
-        synonyms = (await session.execute(select(_AGENTS.c.synonyms).where(_AGENTS.c.id == agent_id))).scalar()
-        owner_lines = str(synonyms or "")
-        _cache[agent_id] = (version, vocabulary, thesaurus(owner_lines))
+        _cache[agent_id] = (version, vocabulary, thesaurus(version[0]))
         _cache.move_to_end(agent_id)
         while len(_cache) > _CACHED_AGENTS or (len(_cache) > 1 and _index_bytes() > _INDEX_BYTES):
             _cache.popitem(last=False)
