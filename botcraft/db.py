@@ -10,7 +10,9 @@ The message path (webhook → answer → send) runs its units with `Database.run
 SQLite the whole unit is one hand-off to a thread that owns its own connection, and the
 units that wait at the same moment share one transaction (group commit: one BEGIN, one
 COMMIT, one fsync for a burst of webhooks); through aiosqlite every statement costs three or
-four hand-offs. On PostgreSQL the unit runs in its own transaction with `run_sync`.
+four hand-offs. On PostgreSQL the unit runs in its own transaction with `run_sync`, except
+units run with `share=True` (the webhooks' inserts of new events), which share one
+transaction with the others of this process waiting at the same moment, as on SQLite.
 
 SQLite needs two things PostgreSQL does not:
 - WAL mode, foreign keys and a busy timeout, set on every new connection;
@@ -22,6 +24,7 @@ SQLite needs two things PostgreSQL does not:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -86,6 +89,7 @@ class Database:
         # bench/channels_e2e. Waiting for a pooled connection instead costs nothing: 32
         # statements at once is more than two cores run side by side anyway.
         self._units: _SQLiteUnits | None = None
+        self._shared: _SharedWrites | None = None
         if self.is_sqlite:
             self.engine: AsyncEngine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=0)
             writer = _configure_sqlite(self.engine)
@@ -96,6 +100,7 @@ class Database:
             self.engine = create_async_engine(
                 url, echo=echo, pool_size=pool_size, max_overflow=0, pool_recycle=1800
             )
+            self._shared = _SharedWrites(self.engine)
         # Shares the pool; the option only changes how SQLite begins its transactions.
         self.write_engine = self.engine.execution_options(sqlite_immediate=True)
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -118,14 +123,20 @@ class Database:
                 raise
         await run_after_commit(session)
 
-    async def run(self, unit: Unit[T], *, write: bool = True) -> T:
+    async def run(self, unit: Unit[T], *, write: bool = True, share: bool = False) -> T:
         """Run `unit(connection)` as one transaction (reads: one consistent snapshot) and return its result.
 
         The unit may run more than once (a failed group is retried unit by unit), so it must do
         nothing but database work. Callbacks after the commit are the caller's, after the await.
+        `share=True` lets a write share its transaction on PostgreSQL too: for short units that
+        insert new rows (the webhooks'). A group holds its row locks until its COMMIT; should
+        two processes' groups ever wait on each other, PostgreSQL's deadlock check fails one,
+        and its units run again one by one.
         """
         if self._units is not None:
             return await self._units.run(unit, write=write)
+        if write and share and self._shared is not None:
+            return await self._shared.run(unit)
         if write:
             async with self.engine.begin() as connection:
                 return await connection.run_sync(unit)
@@ -234,7 +245,76 @@ def _configure_sqlite(engine: AsyncEngine) -> asyncio.Lock:
 _GROUP_LIMIT = 256
 
 
-class _SQLiteUnits:
+class _Grouped:
+    """Units queued while a group of them runs; each group runs as one by `_run_group`."""
+
+    def __init__(self) -> None:
+        self._pending: dict[bool, list[tuple[Unit[Any], asyncio.Future[Any]]]] = {True: [], False: []}
+        self._draining: dict[bool, bool] = {True: False, False: False}
+
+    async def _queue(self, unit: Unit[T], write: bool) -> T:
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._pending[write].append((unit, future))
+        if not self._draining[write]:
+            self._draining[write] = True
+            asyncio.get_running_loop().create_task(self._drain(write))
+        return await future
+
+    async def _run_group(self, units: list[Unit[Any]], write: bool) -> list[tuple[bool, Any]]:
+        raise NotImplementedError
+
+    async def _drain(self, write: bool) -> None:
+        try:
+            while self._pending[write]:
+                group = self._pending[write][:_GROUP_LIMIT]
+                del self._pending[write][:_GROUP_LIMIT]
+                try:
+                    outcomes = await self._run_group([unit for unit, _ in group], write)
+                except BaseException as exc:  # noqa: BLE001 - every waiting unit hears of it
+                    outcomes = [(False, exc)] * len(group)
+                for (_, future), (ok, value) in zip(group, outcomes, strict=True):
+                    if future.done():
+                        continue  # the caller was cancelled
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(value)
+        finally:
+            self._draining[write] = False
+
+
+class _SharedWrites(_Grouped):
+    """PostgreSQL: the `share=True` writes waiting at the same moment, in one transaction.
+
+    One BEGIN and one COMMIT (and one pooled connection, one greenlet) for a burst of webhooks
+    instead of one of each per request. If any unit fails, the group is rolled back and each
+    unit is run again in a transaction of its own, so one bad unit fails alone.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__()
+        self._engine = engine
+
+    async def run(self, unit: Unit[T]) -> T:
+        return await self._queue(unit, True)
+
+    async def _run_group(self, units: list[Unit[Any]], write: bool) -> list[tuple[bool, Any]]:
+        if len(units) > 1:
+            with contextlib.suppress(Exception):  # retried one by one below
+                async with self._engine.begin() as connection:
+                    results = await connection.run_sync(lambda sync: [unit(sync) for unit in units])
+                return [(True, result) for result in results]
+        outcomes: list[tuple[bool, Any]] = []
+        for unit in units:
+            try:
+                async with self._engine.begin() as connection:
+                    outcomes.append((True, await connection.run_sync(unit)))
+            except Exception as exc:  # noqa: BLE001 - handed to that unit's caller
+                outcomes.append((False, exc))
+        return outcomes
+
+
+class _SQLiteUnits(_Grouped):
     """Units of work on SQLite, each group of waiting units in one thread hand-off.
 
     Writes: one thread with its own connection. The group runs in one BEGIN IMMEDIATE ...
@@ -247,6 +327,7 @@ class _SQLiteUnits:
     """
 
     def __init__(self, url: str, writer: asyncio.Lock) -> None:
+        super().__init__()
         sync_url = make_url(url).set(drivername="sqlite")
         self._writer = writer
         self._engine = create_engine(sync_url, poolclass=StaticPool)
@@ -256,45 +337,22 @@ class _SQLiteUnits:
         self._write_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
         self._read_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-reader")
         self._local = threading.local()
-        self._pending: dict[bool, list[tuple[Unit[Any], asyncio.Future[Any]]]] = {True: [], False: []}
-        self._draining: dict[bool, bool] = {True: False, False: False}
 
     async def run(self, unit: Unit[T], *, write: bool) -> T:
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending[write].append((unit, future))
-        if not self._draining[write]:
-            self._draining[write] = True
-            asyncio.get_running_loop().create_task(self._drain(write))
-        return await future
+        return await self._queue(unit, write)
 
-    async def _drain(self, write: bool) -> None:
+    async def _run_group(self, units: list[Unit[Any]], write: bool) -> list[tuple[bool, Any]]:
         loop = asyncio.get_running_loop()
+        if not write:
+            return await loop.run_in_executor(self._read_thread, self._read_group, units)
         try:
-            while self._pending[write]:
-                group = self._pending[write][:_GROUP_LIMIT]
-                del self._pending[write][:_GROUP_LIMIT]
-                units = [unit for unit, _ in group]
-                try:
-                    if write:
-                        await asyncio.wait_for(self._writer.acquire(), _WRITER_WAIT_SECONDS)
-                        try:
-                            outcomes = await loop.run_in_executor(self._write_thread, self._write_group, units)
-                        finally:
-                            self._writer.release()
-                    else:
-                        outcomes = await loop.run_in_executor(self._read_thread, self._read_group, units)
-                except BaseException as exc:  # noqa: BLE001 - every waiting unit hears of it
-                    error = SQLiteWriterLocked("BEGIN IMMEDIATE", None, exc) if isinstance(exc, TimeoutError) else exc
-                    outcomes = [(False, error)] * len(group)
-                for (_, future), (ok, value) in zip(group, outcomes, strict=True):
-                    if future.done():
-                        continue  # the caller was cancelled
-                    if ok:
-                        future.set_result(value)
-                    else:
-                        future.set_exception(value)
+            await asyncio.wait_for(self._writer.acquire(), _WRITER_WAIT_SECONDS)
+        except TimeoutError as exc:
+            raise SQLiteWriterLocked("BEGIN IMMEDIATE", None, exc) from exc
+        try:
+            return await loop.run_in_executor(self._write_thread, self._write_group, units)
         finally:
-            self._draining[write] = False
+            self._writer.release()
 
     def _connection(self, engine: Any, name: str) -> Connection:
         connection: Connection | None = getattr(self._local, name, None)
