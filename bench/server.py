@@ -1,6 +1,6 @@
 """Serve the app or the bare baseline exactly as `botcraft serve` does (one uvicorn process).
 
-    python -m bench.server app  PORT   # botcraft.app:create_app, settings from the environment
+    python -m bench.server app  PORT   # botcraft.app:serve_app, settings from the environment
     python -m bench.server bare PORT   # bench.server:bare_app, a FastAPI app with no database
 
 Both go through the same uvicorn.run() call and options as botcraft/cli.py `_serve`.
@@ -49,7 +49,7 @@ def main() -> None:
 
     counters.install()  # only with BENCH_COUNTERS set (bench/channels_e2e.py)
     kind, port = sys.argv[1], int(sys.argv[2])
-    target = "botcraft.app:create_app" if kind == "app" else "bench.server:bare_app"
+    target = "botcraft.app:serve_app" if kind == "app" else "bench.server:bare_app"
     profile = os.environ.get("BENCH_PROFILE")  # a file: where the event loop's time went (cProfile)
     if profile:
         import cProfile

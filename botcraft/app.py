@@ -26,6 +26,7 @@ from botcraft.config import Settings, get_settings
 from botcraft.db import Database
 from botcraft.dialogue.router import router as dialogue_router
 from botcraft.errors import CatchAllMiddleware, install_error_handlers
+from botcraft.heap import freeze_startup_heap
 from botcraft.knowledge.health import embeddings_health
 from botcraft.knowledge.router import router as knowledge_router
 from botcraft.knowledge.upload import upload_too_large
@@ -82,6 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         background = Background(runtime, workers=settings.workers_in_serve,
                                 concurrency=settings.worker_concurrency, serve=True)
         await background.start()
+        if getattr(app.state, "freeze_heap", False):
+            freeze_startup_heap()
         log.info("started", version=__version__, database=db.dialect, env=settings.env,
                  workers=settings.workers_in_serve)
         try:
@@ -162,4 +165,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async def index() -> FileResponse:
             return FileResponse(WEBAPP_DIR / "index_new.html", headers={"Cache-Control": "no-cache"})
 
+    return app
+
+
+def serve_app() -> FastAPI:
+    """create_app() for `botcraft serve`, the one app of its process: once started, its heap is
+    frozen out of the garbage collector's full passes (botcraft.heap)."""
+    app = create_app()
+    app.state.freeze_heap = True
     return app

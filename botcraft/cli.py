@@ -16,7 +16,7 @@ def _serve(args: argparse.Namespace) -> None:
     host = args.host or settings.host
     port = args.port or settings.port
     uvicorn.run(
-        "botcraft.app:create_app",
+        "botcraft.app:serve_app",
         factory=True,
         host=host,
         port=port,
@@ -46,6 +46,7 @@ def _worker(args: argparse.Namespace) -> None:
 
     from botcraft import migrate
     from botcraft.db import Database
+    from botcraft.heap import freeze_startup_heap
     from botcraft.logs import configure_logging
     from botcraft.runtime import Runtime
     from botcraft.services import Background
@@ -63,6 +64,7 @@ def _worker(args: argparse.Namespace) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         await pool.start()
+        freeze_startup_heap()
         print(f"Worker running ({args.count} x {args.concurrency}); Ctrl+C to stop.", flush=True)
         await stop.wait()
         await pool.stop(args.grace)
