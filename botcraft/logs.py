@@ -18,14 +18,21 @@ _SECRET_KEYS = re.compile(
     r"pass(word)?|secret|token|authorization|api_?key|initdata|cookie|signature", re.I
 )
 _SECRET_PATTERNS = (
-    (re.compile(r"\b\d{5,12}:[A-Za-z0-9_-]{30,}"), "<bot-token>"),  # Telegram bot token
-    (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\1<redacted>"),
-    (re.compile(r"(?i)(access_token=)[^&\s]+"), r"\1<redacted>"),
+    (re.compile(r"(?<![0-9])\d{5,12}:[A-Za-z0-9_-]{30,}"), "<bot-token>"),  # Telegram bot token, in a URL too
+    (re.compile(r"(?i:(bearer\s+)[A-Za-z0-9._~+/=-]{8,})"), r"\1<redacted>"),
+    (re.compile(r"(?i:(access_token=)[^&\s]+)"), r"\1<redacted>"),
     (re.compile(r"\bsk-[A-Za-z0-9_-]{8,}"), "<api-key>"),
 )
 
 
+# Matches wherever any of the patterns does: most log values hold no secret, and one search
+# over them costs a quarter of the four substitutions (a replacement never makes a new match).
+_ANY_SECRET = re.compile("|".join(f"(?:{pattern.pattern})" for pattern, _ in _SECRET_PATTERNS))
+
+
 def scrub_text(text: str) -> str:
+    if not _ANY_SECRET.search(text):
+        return text
     for pattern, replacement in _SECRET_PATTERNS:
         text = pattern.sub(replacement, text)
     return text
