@@ -123,12 +123,12 @@ class PublicOnlyBackend(httpcore2.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-def public_only_client(**options: Any) -> httpx2.AsyncClient:
+def public_only_client(*, limits: httpx2.Limits | None = None, **options: Any) -> httpx2.AsyncClient:
     """An HTTP client (the openai SDK's httpx2) that reaches public addresses only.
 
     Proxies from the environment are ignored: through a proxy, the check would see the
-    proxy's address instead of the owner's server.
+    proxy's address instead of the owner's server. `limits` are its pool's.
     """
-    transport = httpx2.AsyncHTTPTransport(trust_env=False)
+    transport = httpx2.AsyncHTTPTransport(trust_env=False, limits=limits or httpx2.Limits())
     transport._pool._network_backend = PublicOnlyBackend()  # no public hook for the backend
     return httpx2.AsyncClient(transport=transport, trust_env=False, **options)

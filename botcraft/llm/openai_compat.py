@@ -25,6 +25,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
+import httpx2
 import openai
 from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletion
@@ -426,6 +427,12 @@ _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _ClientCache] = (
 )
 
 
+# Every connection that may be open at once is kept alive (the SDK keeps 100 of its 1,000):
+# with a slow model and WORKER_CONCURRENCY (256) turns waiting on it, the other 156 calls
+# each opened a connection and closed it again. Idle ones still close after 5 s.
+_POOL = httpx2.Limits(max_connections=1000, max_keepalive_connections=1000, keepalive_expiry=5.0)
+
+
 def _normalize_base_url(base_url: str | None) -> str:
     return (base_url or DEFAULT_BASE_URL).strip().rstrip("/")
 
@@ -445,7 +452,7 @@ def _shared_client(api_key: str, base_url: str, public_only: bool) -> AsyncOpenA
         base_url=base_url,
         max_retries=0,  # see the module docstring
         timeout=openai.Timeout(60.0, connect=5.0),  # every call passes its own
-        http_client=public_only_client() if public_only else None,
+        http_client=public_only_client(limits=_POOL) if public_only else openai.DefaultAsyncHttpxClient(limits=_POOL),
     )
     per_loop[key] = client
     if len(per_loop) > MAX_CLIENTS_PER_LOOP:

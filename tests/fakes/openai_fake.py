@@ -106,6 +106,8 @@ class RecordedRequest:
     headers: dict[str, str]  # lower-cased names
     json: Any
     at: float
+    # The client's end of the TCP connection the request came on: one port, one connection.
+    client_port: int | None = None
 
     @property
     def authorization(self) -> str | None:
@@ -263,6 +265,7 @@ class OpenAIFake(FakeService):
             headers={k.lower(): v for k, v in request.headers.items()},
             json=data,
             at=time.monotonic(),
+            client_port=request.client.port if request.client else None,
         )
         with self._lock:
             self._requests.append(rec)

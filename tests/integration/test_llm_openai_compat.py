@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -14,7 +15,7 @@ from botcraft.llm import (
     OpenAICompatProvider,
     TextDelta,
 )
-from tests.fakes.openai_fake import OpenAIFake
+from tests.fakes.openai_fake import Delay, OpenAIFake, Reply
 
 KEY = "sk-test-botcraft-0123456789"
 PASSAGE = "Доставка по Санкт-Петербургу — 300 ₽, бесплатно от 2000 ₽."
@@ -174,3 +175,20 @@ async def test_clients_are_shared_per_url_and_key(ai):
 
     assert a.client is b.client
     assert a.client is not c.client
+
+
+async def test_a_busy_hour_opens_no_new_connection_to_the_model(ai):
+    # 150 customers wait on a slow model at once (WORKER_CONCURRENCY lets 256 turns run), then
+    # 150 more: the second wave goes over the connections of the first. The SDK's own pool
+    # kept 100 of them alive, and each of the other 50 calls paid for a new connection.
+    async def wave() -> set[int | None]:
+        ai.enqueue(*[Delay(0.5, Reply("Доставка — 300 ₽.")) for _ in range(150)])
+        before = len(ai.chat_requests)
+        results = await asyncio.gather(*(provider(ai).complete(MESSAGES) for _ in range(150)))
+        assert {result.text for result in results} == {"Доставка — 300 ₽."}
+        return {request.client_port for request in ai.chat_requests[before:]}
+
+    first = await wave()
+    assert len(first) == 150  # all at once: a connection each
+    second = await wave()
+    assert second <= first, f"{len(second - first)} new connections"
