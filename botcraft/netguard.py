@@ -5,7 +5,8 @@ must not reach the operator's own network (loopback, private ranges, link-local,
 metadata at 169.254.169.254), or an owner could make the server call internal services for
 them. The check at save time gives the owner a clear message; the check at connect time
 pins each connection to an address that was checked, so a DNS answer that changes in
-between (rebinding) cannot pass. ALLOW_PRIVATE_URLS=true lifts both for an install whose
+between (rebinding) cannot pass (the model calls' client, botcraft.llm.transport, connects
+through public_addresses()). ALLOW_PRIVATE_URLS=true lifts both for an install whose
 owner is its operator (Ollama on localhost, say).
 """
 
@@ -14,13 +15,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Iterable
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpcore2
-import httpx2
-from httpcore2._backends.auto import AutoBackend
 
 from botcraft.i18n import N_
 
@@ -97,38 +94,3 @@ async def check_public_url(url: str) -> str | None:
     except httpcore2.ConnectError as exc:
         return str(exc)
     return None
-
-
-class PublicOnlyBackend(httpcore2.AsyncNetworkBackend):
-    """Connects only to public addresses, resolved and checked here, at connect time."""
-
-    def __init__(self) -> None:
-        self._inner = AutoBackend()
-
-    async def connect_tcp(
-        self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,  # noqa: ASYNC109 - the backend interface
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore2.AsyncNetworkStream:
-        addresses = await public_addresses(host, port)
-        # TLS still verifies the certificate against `host`: httpcore passes the request's
-        # host name to start_tls, not the address connected to.
-        return await self._inner.connect_tcp(addresses[0], port, timeout=timeout, local_address=local_address,
-                                             socket_options=socket_options)
-
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,  # noqa: ASYNC109
-                                  socket_options: Iterable[Any] | None = None) -> httpcore2.AsyncNetworkStream:
-        raise BlockedAddress(N_("unix sockets are not reachable for agents"))
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-def public_only_client(*, limits: httpx2.Limits | None = None, **options: Any) -> httpx2.AsyncClient:
-    """An HTTP client (the openai SDK's httpx2) that reaches public addresses only.
-
-    Proxies from the environment are ignored: through a proxy, the check would see the
-    proxy's address instead of the owner's server. `limits` are its pool's.
-    """
-    transport = httpx2.AsyncHTTPTransport(trust_env=False, limits=limits or httpx2.Limits())
-    transport._pool._network_backend = PublicOnlyBackend()  # no public hook for the backend
-    return httpx2.AsyncClient(transport=transport, trust_env=False, **options)

@@ -25,7 +25,6 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-import httpx2
 import openai
 from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletion
@@ -40,8 +39,9 @@ from botcraft.llm.base import (
     StreamEvent,
     TextDelta,
 )
+from botcraft.llm.transport import model_http_client
 from botcraft.metrics.instruments import LLM_ERRORS, LLM_LATENCY
-from botcraft.netguard import BlockedAddress, public_only_client
+from botcraft.netguard import BlockedAddress
 
 __all__ = ["OpenAICompatProvider", "aclose_clients"]
 
@@ -427,12 +427,6 @@ _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _ClientCache] = (
 )
 
 
-# Every connection that may be open at once is kept alive (the SDK keeps 100 of its 1,000):
-# with a slow model and WORKER_CONCURRENCY (256) turns waiting on it, the other 156 calls
-# each opened a connection and closed it again. Idle ones still close after 5 s.
-_POOL = httpx2.Limits(max_connections=1000, max_keepalive_connections=1000, keepalive_expiry=5.0)
-
-
 def _normalize_base_url(base_url: str | None) -> str:
     return (base_url or DEFAULT_BASE_URL).strip().rstrip("/")
 
@@ -452,7 +446,7 @@ def _shared_client(api_key: str, base_url: str, public_only: bool) -> AsyncOpenA
         base_url=base_url,
         max_retries=0,  # see the module docstring
         timeout=openai.Timeout(60.0, connect=5.0),  # every call passes its own
-        http_client=public_only_client(limits=_POOL) if public_only else openai.DefaultAsyncHttpxClient(limits=_POOL),
+        http_client=model_http_client(public_only=public_only),
     )
     per_loop[key] = client
     if len(per_loop) > MAX_CLIENTS_PER_LOOP:
