@@ -126,19 +126,19 @@ def _concepts(text: str, thesaurus: Thesaurus, vocabulary: Vocabulary | None) ->
     word_terms = [frozenset(t for terms in analyze_words(w) for t in terms) for w in words]
     used = [False] * len(words)
     concepts: list[Concept] = []
-    for group in thesaurus.groups:  # phrases of two or more words first: "как добраться"
-        for phrase in group.phrases:
-            if len(phrase) < 2:
-                continue
-            for start in range(len(words)):
-                span = _phrase_at(phrase, start, word_terms, used)
-                if span:
-                    for i in span:
-                        used[i] = True
-                    own = frozenset(t for i in span for t in word_terms[i] if not is_stopword(t))
-                    _add(concepts, replace(_concept(" ".join(words[i] for i in span), own | group.terms,
-                                                    kind=group.kind, thing=False, vocabulary=vocabulary, own=own),
-                                           position=span[0]))
+    said = frozenset().union(*word_terms)
+    for group, phrase in thesaurus.word_phrases:  # phrases of two or more words first: "как добраться"
+        if any(member.isdisjoint(said) for member in phrase):
+            continue  # one of its words is nowhere in the text: no need to look for it at each position
+        for start in range(len(words)):
+            span = _phrase_at(phrase, start, word_terms, used)
+            if span:
+                for i in span:
+                    used[i] = True
+                own = frozenset(t for i in span for t in word_terms[i] if not is_stopword(t))
+                _add(concepts, replace(_concept(" ".join(words[i] for i in span), own | group.terms,
+                                                kind=group.kind, thing=False, vocabulary=vocabulary, own=own),
+                                       position=span[0]))
     for i, word in enumerate(words):
         if used[i]:
             continue

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from botcraft.language.analyzer import analyze_words, is_stopword, normalize
@@ -33,6 +33,12 @@ class Thesaurus:
     groups: tuple[Group, ...]
     rewrites: tuple[tuple[re.Pattern[str], str], ...]
     by_term: dict[str, tuple[int, ...]]  # a single-word member's term -> its groups
+    # Every member of two or more words with its group, in the groups' order (knowledge.query).
+    word_phrases: tuple[tuple[Group, Phrase], ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "word_phrases", tuple(
+            (group, phrase) for group in self.groups for phrase in group.phrases if len(phrase) >= 2))
 
     def rewrite(self, text: str) -> str:
         """The text with colloquial forms replaced by standard ones (normalised, lowercase)."""
