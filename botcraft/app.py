@@ -121,14 +121,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, limit_for=body_limit)
     app.add_middleware(RequestContextMiddleware)  # outermost: logs and counts the 413s and 404s too
 
+    # Each channel's webhook first: a request is matched against the routers in this order,
+    # at some 3 µs a route, and the webhooks are most of the requests (behind the API's
+    # routers they paid 90 µs a request, a tenth of an acknowledgement's CPU).
+    for channel in CHANNELS.values():
+        for channel_router in channel.routers():
+            app.include_router(channel_router)
     app.include_router(auth_router)
     app.include_router(agents_router)
     app.include_router(knowledge_router)
     app.include_router(dialogue_router)
     app.include_router(channels_router)
-    for channel in CHANNELS.values():  # each channel's webhook
-        for channel_router in channel.routers():
-            app.include_router(channel_router)
     app.include_router(owner_router)
     app.include_router(notifications_router)
     app.include_router(metrics_router)
