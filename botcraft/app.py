@@ -69,7 +69,8 @@ class RevalidatedStaticFiles(StaticFiles):
         return response
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -> FastAPI:
+    """The app; `freeze_heap` only for the one app of a process (serve_app(), botcraft.heap)."""
     settings = settings or get_settings()
     configure_logging(json_logs=settings.is_production, level=settings.log_level)
 
@@ -83,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         background = Background(runtime, workers=settings.workers_in_serve,
                                 concurrency=settings.worker_concurrency, serve=True)
         await background.start()
-        if getattr(app.state, "freeze_heap", False):
+        if freeze_heap:
             freeze_startup_heap()
         log.info("started", version=__version__, database=db.dialect, env=settings.env,
                  workers=settings.workers_in_serve)
@@ -174,6 +175,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def serve_app() -> FastAPI:
     """create_app() for `botcraft serve`, the one app of its process: once started, its heap is
     frozen out of the garbage collector's full passes (botcraft.heap)."""
-    app = create_app()
-    app.state.freeze_heap = True
-    return app
+    return create_app(freeze_heap=True)

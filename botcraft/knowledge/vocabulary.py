@@ -3,7 +3,7 @@ and the BM25 index over them: knowledge.word_index), and its synonyms: what a qu
 against and searched in.
 
 Read once per agent and kept in memory until its documents or synonyms change: every search
-makes one cheap check (document count, newest processing time, the synonyms text) and reads
+makes one cheap check (document count, newest processing time and id, the synonyms) and reads
 the agent's `chunks.search_text` again only when that changed, on both databases. The check
 can be read with a caller's own row instead (`version_columns()`: the inbound message's job
 reads it with its event), and passed in. The agents searched last are kept, at most
