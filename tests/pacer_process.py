@@ -2,7 +2,9 @@
 
 Says "ready", reads the wall-clock time to start at from stdin (so that several processes
 start together however long each took to start up), then takes a slot for each (sender, chat) of the spec from the pacer the
-process would use in production, and prints when each wait ended, as JSON.
+process would use in production, and prints when each wait ended, as JSON. With "now_first",
+each send first asks for the slot of this instant and waits for one only when it is not free,
+as the message path does.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ async def main(spec: dict) -> None:
     sent: list[tuple[str, float]] = []
 
     async def send(chat: str) -> None:
-        await pacer.wait(spec["sender"], chat, per_sender=spec["per_sender"], per_chat=spec["per_chat"])
+        rates = {"per_sender": spec["per_sender"], "per_chat": spec["per_chat"]}
+        if not (spec.get("now_first") and await pacer.reserve_now(spec["sender"], chat, **rates)):
+            await pacer.wait(spec["sender"], chat, **rates)
         sent.append((chat, time.time()))
 
     async with db.engine.connect():

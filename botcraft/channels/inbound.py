@@ -237,11 +237,11 @@ async def process_event(runtime: Runtime, job: ClaimedJob) -> None:
         if ctx is not None:
             await asyncio.shield(channel.typing(ctx, chat_id))  # once asked for, let it finish
 
-    def send_now() -> bool:
+    async def send_now() -> bool:
         if ctx is None:
             return False
         per_sender, per_chat = channel.send_rates()
-        return runtime.pacer.reserve_now(channel.rate_key(ctx), chat_id, per_sender=per_sender, per_chat=per_chat)
+        return await runtime.pacer.reserve_now(channel.rate_key(ctx), chat_id, per_sender=per_sender, per_chat=per_chat)
 
     outgoing = await dialogue.handle_inbound(runtime, agent, state, inbound, job=job, while_composing=typing,
                                              send_now=send_now)

@@ -5,13 +5,14 @@ only a slot at which its chat is free too: a chat that is busy makes its own mes
 and ask again, without holding back the sender's other chats.
 
 Two places keep the slots, behind one call, `await runtime.pacer.wait(...)` (made by `make_pacer`);
-`reserve_now()` takes a slot only if it is free this instant, without waiting (the message
-path then stores its answer already marked as being sent, one write fewer):
+`await reserve_now()` takes a slot only if the sender and the chat are both free this instant,
+without waiting (the message path asks just before it stores an answer, stores it already
+marked as being sent and sends it straight after: one write fewer, and no slot to wake up for):
 - `SendPacer`, in the process: a single `serve` on SQLite sends from one process.
-- `SharedSendPacer`, in PostgreSQL (`send_pacing` and `botcraft_reserve_send()`, migration
-  0005): with several `serve` and `worker` processes all sending for the same bots, each
-  slot is taken under the row's lock and timed by the database's clock, so the processes
-  together stay within the platform's rate.
+- `SharedSendPacer`, in PostgreSQL (`send_pacing`, `botcraft_reserve_send()` and
+  `botcraft_reserve_send_now()`, migrations 0009 and 0012): with several `serve` and `worker`
+  processes all sending for the same bots, each slot is taken under the row's lock and timed
+  by the database's clock, so the processes together stay within the platform's rate.
 
 Both pace at HEADROOM of the configured rate: the platform counts sends when they arrive,
 after network and event-loop delays this side cannot see. That slack also bounds how late a
@@ -67,8 +68,12 @@ class Pacer(Protocol):
         """Sleep until this message's turn: `per_sender` messages a second from one bot or
         number, `per_chat` a second into one chat."""
 
-    def reserve_now(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float) -> bool:
-        """Take the slot of this instant if the sender and the chat are both free; False takes nothing."""
+    async def reserve_now(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float) -> bool:
+        """Take the slot of this instant if the sender and the chat are both free; False takes nothing.
+
+        Its send is not checked for lateness: between the slot and the send there is one
+        write (the answer's), and the sender had no slot pending, so the send does not go out
+        bunched with a queue of slots taken before it."""
 
 
 class SendPacer:
@@ -87,7 +92,7 @@ class SendPacer:
         self._next[chat] = start + _chat_interval(per_chat)
         return start - now
 
-    def reserve_now(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float) -> bool:
+    async def reserve_now(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float) -> bool:
         now = time.monotonic()
         chat = _chat(sender_key, chat_key)
         if self._next.get(sender_key, 0.0) > now or self._next.get(chat, 0.0) > now:
@@ -123,8 +128,14 @@ class SharedSendPacer:
         self.db = db
         self._forgotten_at = time.monotonic()
 
-    def reserve_now(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float) -> bool:
-        return False  # a slot is a round trip to the database: wait() is the only way to one
+    async def reserve_now(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float) -> bool:
+        async with self.db.engine.connect() as conn:
+            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")  # as in wait()
+            return bool(await autocommit.scalar(
+                text("SELECT botcraft_reserve_send_now(:sender, :chat, :sender_s, :chat_s)"),
+                {"sender": sender_key, "chat": _chat(sender_key, chat_key), "sender_s": _interval(per_sender),
+                 "chat_s": _chat_interval(per_chat)},
+            ))
 
     async def wait(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float) -> None:
         chat = _chat(sender_key, chat_key)

@@ -21,7 +21,7 @@ Delivery statuses come back through `apply_status()`; sends are recorded by `rec
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -225,7 +225,7 @@ async def handle_inbound(
     *,
     job: ClaimedJob,
     while_composing: Callable[[], Coroutine[Any, Any, None]] | None = None,
-    send_now: Callable[[], bool] | None = None,
+    send_now: Callable[[], Awaitable[bool]] | None = None,
 ) -> Outgoing | None:
     """Answer one customer message; the stored answer to send, or None (the job is then done).
 
@@ -260,7 +260,7 @@ async def handle_inbound(
             finally:
                 if beside is not None:
                     beside.cancel()
-    sending = answer is not None and send_now is not None and send_now()
+    sending = answer is not None and send_now is not None and await send_now()
     outgoing, noticed = await runtime.db.run(
         partial(_store_turn, agent_id=agent.id, inbound=inbound, answer=answer, job=job, sending=sending))
     if noticed:

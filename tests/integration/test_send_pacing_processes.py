@@ -6,6 +6,7 @@ pacer the same two processes would each send at the full rate, which these tests
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -13,19 +14,20 @@ import time
 
 import pytest
 
-from botcraft.channels.ratelimit import LATE_S
+from botcraft.channels.ratelimit import CHAT_SLACK, LATE_S, SharedSendPacer
+from botcraft.db import Database
 from tests.conftest import DB_KIND
 
 pytestmark = pytest.mark.skipif(DB_KIND != "postgresql", reason="several processes share pacing on PostgreSQL")
 
 
 def _run_two(database_url: str, chats_per_process: list[list[str]], *, per_sender: float, per_chat: float,
-             shared: bool = True) -> list[tuple[str, float]]:
+             shared: bool = True, now_first: bool = False) -> list[tuple[str, float]]:
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "tests.pacer_process", json.dumps({
                 "database_url": database_url, "shared": shared, "sender": "telegram:7", "chats": chats,
-                "per_sender": per_sender, "per_chat": per_chat,
+                "per_sender": per_sender, "per_chat": per_chat, "now_first": now_first,
             })],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )
@@ -55,10 +57,11 @@ def _most_in_one_second(times: list[float]) -> int:
     return most
 
 
-async def test_two_processes_together_stay_within_the_bots_rate(database_url):
+@pytest.mark.parametrize("now_first", [False, True], ids=["waiting", "this-instant-first"])
+async def test_two_processes_together_stay_within_the_bots_rate(database_url, now_first):
     # 20 a second for the bot; each process has 20 different chats to answer at once.
     chats = [[f"покупатель-{p}-{i}" for i in range(20)] for p in range(2)]
-    sent = _run_two(database_url, chats, per_sender=20, per_chat=1)
+    sent = _run_two(database_url, chats, per_sender=20, per_chat=1, now_first=now_first)
     times = [at for _, at in sent]
     assert len(times) == 40
     assert _most_in_one_second(times) <= 20
@@ -66,10 +69,11 @@ async def test_two_processes_together_stay_within_the_bots_rate(database_url):
     assert times[-1] - times[0] >= 1.9
 
 
-async def test_two_processes_writing_into_one_chat_keep_its_pace(database_url):
+@pytest.mark.parametrize("now_first", [False, True], ids=["waiting", "this-instant-first"])
+async def test_two_processes_writing_into_one_chat_keep_its_pace(database_url, now_first):
     # Both processes answer the same customer three times, and other customers in between.
     chats = [["анна"] * 3 + [f"иван-{p}-{i}" for i in range(5)] for p in range(2)]
-    sent = _run_two(database_url, chats, per_sender=50, per_chat=2)
+    sent = _run_two(database_url, chats, per_sender=50, per_chat=2, now_first=now_first)
     anna = [at for chat, at in sent if chat == "анна"]
     assert len(anna) == 6
     gaps = [b - a for a, b in zip(anna, anna[1:], strict=False)]
@@ -84,3 +88,21 @@ async def test_pacing_in_each_process_alone_would_break_the_rate(database_url):
     chats = [[f"покупатель-{p}-{i}" for i in range(20)] for p in range(2)]
     sent = _run_two(database_url, chats, per_sender=20, per_chat=1, shared=False)
     assert _most_in_one_second([at for _, at in sent]) > 20
+
+
+async def test_the_slot_of_this_instant_is_taken_only_when_the_bot_and_the_chat_are_free(database_url):
+    db = Database(database_url)
+    pacer = SharedSendPacer(db)
+    try:
+        assert await pacer.reserve_now("telegram:8", "анна", per_sender=1000, per_chat=2)
+        # The chat's next slot is half a second (and its slack) away: not free, nothing taken.
+        assert not await pacer.reserve_now("telegram:8", "анна", per_sender=1000, per_chat=2)
+        await asyncio.sleep(0.002)  # the bot's next slot, a thousandth of a second on
+        assert await pacer.reserve_now("telegram:8", "борис", per_sender=1000, per_chat=2)
+        started = time.monotonic()
+        await pacer.wait("telegram:8", "анна", per_sender=1000, per_chat=2)
+        assert time.monotonic() - started >= 0.5 * (1 + CHAT_SLACK) / 0.95 - LATE_S - 0.01
+        assert await pacer.reserve_now("telegram:9", "а", per_sender=1, per_chat=100)
+        assert not await pacer.reserve_now("telegram:9", "б", per_sender=1, per_chat=100)  # its second is taken
+    finally:
+        await db.dispose()

@@ -75,14 +75,14 @@ async def test_a_send_that_goes_out_late_moves_its_chats_next_slot_past_itself(m
 
 async def test_reserve_now_takes_only_a_free_slot_and_a_taken_one_makes_the_next_send_wait():
     pacer = SendPacer()
-    assert pacer.reserve_now("bot", "анна", per_sender=1000, per_chat=2)
+    assert await pacer.reserve_now("bot", "анна", per_sender=1000, per_chat=2)
     # The chat's next slot is half a second (and its slack) away: not free now, and nothing taken.
-    assert not pacer.reserve_now("bot", "анна", per_sender=1000, per_chat=2)
+    assert not await pacer.reserve_now("bot", "анна", per_sender=1000, per_chat=2)
     await asyncio.sleep(0.002)  # the bot's next slot, a thousandth of a second on
-    assert pacer.reserve_now("bot", "борис", per_sender=1000, per_chat=2)  # another chat is free
+    assert await pacer.reserve_now("bot", "борис", per_sender=1000, per_chat=2)  # another chat is free
     started = time.monotonic()
     await pacer.wait("bot", "анна", per_sender=1000, per_chat=2)
     assert time.monotonic() - started >= 0.5 * (1 + CHAT_SLACK) / 0.95 - 0.01
     slow = SendPacer()
-    assert slow.reserve_now("bot", "a", per_sender=1, per_chat=100)
-    assert not slow.reserve_now("bot", "b", per_sender=1, per_chat=100)  # the bot's second is taken
+    assert await slow.reserve_now("bot", "a", per_sender=1, per_chat=100)
+    assert not await slow.reserve_now("bot", "b", per_sender=1, per_chat=100)  # the bot's second is taken
