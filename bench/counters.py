@@ -10,7 +10,8 @@
 - statements: each execute / executemany / executescript / commit that reaches SQLite through
   aiosqlite (COMMIT is a statement SQLite runs; a rollback of nothing is a hop only), each
   statement and COMMIT through SQLAlchemy's sync SQLite driver (the unit threads), and on
-  PostgreSQL each statement SQLAlchemy sends plus each COMMIT.
+  PostgreSQL each statement SQLAlchemy sends plus each BEGIN, COMMIT and ROLLBACK (asyncpg
+  sends each as a round trip of its own).
 With BENCH_COUNTERS_SQL=1 the file also tallies each statement by its first words ("sql").
 A daemon thread writes the totals to the file every 50 ms; the bench reads them before and
 after a phase and divides the difference by the updates answered in between.
@@ -71,10 +72,21 @@ def install() -> None:
 
     @event.listens_for(Engine, "commit")
     def _commit(conn: Any) -> None:
-        if conn.dialect.name == "postgresql":
-            next(_pg_statements)
-        elif conn.dialect.driver == "pysqlite":
+        if conn.dialect.driver == "pysqlite":
             next(_statements)
+
+    try:
+        from asyncpg.transaction import Transaction
+    except ImportError:  # the peer
+        pass
+    else:
+        for name in ("start", "commit", "rollback"):  # BEGIN, COMMIT, ROLLBACK: a round trip each
+
+            async def round_trip(self: Any, _original: Any = getattr(Transaction, name)) -> Any:
+                next(_pg_statements)
+                return await _original(self)
+
+            setattr(Transaction, name, round_trip)
 
     try:
         from botcraft.db import _SQLiteUnits
