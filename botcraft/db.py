@@ -103,6 +103,11 @@ class Database:
             self._shared = _SharedWrites(self.engine)
         # Shares the pool; the option only changes how SQLite begins its transactions.
         self.write_engine = self.engine.execution_options(sqlite_immediate=True)
+        # run()'s reads on PostgreSQL go without BEGIN and ROLLBACK: each is a round trip of
+        # its own (asyncpg sends BEGIN before the first statement), and under READ COMMITTED a
+        # transaction gives the statements no common snapshot anyway. (Sessions keep their
+        # transaction: asyncpg streams rows, session.stream(), only inside one.)
+        self._autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
@@ -124,7 +129,11 @@ class Database:
         await run_after_commit(session)
 
     async def run(self, unit: Unit[T], *, write: bool = True, share: bool = False) -> T:
-        """Run `unit(connection)` as one transaction (reads: one consistent snapshot) and return its result.
+        """Run `unit(connection)` as one transaction and return its result.
+
+        A read (`write=False`) is one snapshot on SQLite; on PostgreSQL it runs without a
+        transaction, each statement seeing its own snapshot as under READ COMMITTED, and so
+        cannot stream its rows (`stream_results`): read those through `transaction()`.
 
         The unit may run more than once (a failed group is retried unit by unit), so it must do
         nothing but database work. Callbacks after the commit are the caller's, after the await.
@@ -140,10 +149,8 @@ class Database:
         if write:
             async with self.engine.begin() as connection:
                 return await connection.run_sync(unit)
-        async with self.engine.connect() as connection:
-            result = await connection.run_sync(unit)
-            await connection.rollback()
-            return result
+        async with self._autocommit_engine.connect() as connection:
+            return await connection.run_sync(unit)
 
     async def dispose(self) -> None:
         if self._units is not None:
