@@ -66,7 +66,11 @@ async def _finish(runtime: Runtime, job: ClaimedJob | None, agent_id: int, chann
             complete_in(connection, job)
         return noticed
 
-    if await runtime.db.run(unit):
+    # A plain "sent" touches only this job's rows (its answer, the job), which no other unit
+    # waits for: on PostgreSQL it shares a transaction with the writes queued beside it.
+    # Anything more (a flag on the conversation, the channel's last error) has one of its own.
+    plain = error is None and needs_owner is None and not blocked
+    if await runtime.db.run(unit, share=plain):
         runtime.db.wakeup.notify()  # the owner's notice goes out now
 
 
