@@ -138,9 +138,10 @@ class Database:
         The unit may run more than once (a failed group is retried unit by unit), so it must do
         nothing but database work. Callbacks after the commit are the caller's, after the await.
         `share=True` lets a write share its transaction on PostgreSQL too: for short units that
-        insert new rows (the webhooks'). A group holds its row locks until its COMMIT; should
-        two processes' groups ever wait on each other, PostgreSQL's deadlock check fails one,
-        and its units run again one by one.
+        insert new rows (the webhooks', a stored turn) or change only rows their own job holds
+        (a sent answer's record). A group holds its row locks until its COMMIT; should two
+        processes' groups ever wait on each other, PostgreSQL's deadlock check fails one, and
+        its units run again one by one.
         """
         if self._units is not None:
             return await self._units.run(unit, write=write)

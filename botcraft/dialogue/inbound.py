@@ -261,8 +261,11 @@ async def handle_inbound(
                 if beside is not None:
                     beside.cancel()
     sending = answer is not None and send_now is not None and await send_now()
+    # Shared on PostgreSQL with the turns and webhooks stored at the same moment: new rows,
+    # and a conversation's row that only its own chat's turns touch.
     outgoing, noticed = await runtime.db.run(
-        partial(_store_turn, agent_id=agent.id, inbound=inbound, answer=answer, job=job, sending=sending))
+        partial(_store_turn, agent_id=agent.id, inbound=inbound, answer=answer, job=job, sending=sending),
+        share=True)
     if noticed:
         runtime.db.wakeup.notify()  # the owner's notice goes out now, not at the next poll
     return outgoing
