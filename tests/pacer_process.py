@@ -4,7 +4,7 @@ Says "ready", reads the wall-clock time to start at from stdin (so that several 
 start together however long each took to start up), then takes a slot for each (sender, chat) of the spec from the pacer the
 process would use in production, and prints when each wait ended, as JSON. With "now_first",
 each send first asks for the slot of this instant and waits for one only when it is not free,
-as the message path does.
+as the message path does; "store_s" is how long its answer's store takes before the send.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 import sys
 import time
 
-from botcraft.channels.ratelimit import SendPacer, SharedSendPacer
+from botcraft.channels.ratelimit import SendPacer, SharedSendPacer, keep_slot
 from botcraft.db import Database
 
 
@@ -25,8 +25,12 @@ async def main(spec: dict) -> None:
 
     async def send(chat: str) -> None:
         rates = {"per_sender": spec["per_sender"], "per_chat": spec["per_chat"]}
-        if not (spec.get("now_first") and await pacer.reserve_now(spec["sender"], chat, **rates)):
+        slot_at = await pacer.reserve_now(spec["sender"], chat, **rates) if spec.get("now_first") else None
+        if slot_at is None:
             await pacer.wait(spec["sender"], chat, **rates)
+        else:
+            await asyncio.sleep(spec.get("store_s", 0))  # the answer's store, between the slot and the send
+            await keep_slot(pacer, slot_at, spec["sender"], chat, **rates)
         sent.append((chat, time.time()))
 
     async with db.engine.connect():

@@ -237,9 +237,9 @@ async def process_event(runtime: Runtime, job: ClaimedJob) -> None:
         if ctx is not None:
             await asyncio.shield(channel.typing(ctx, chat_id))  # once asked for, let it finish
 
-    async def send_now() -> bool:
+    async def send_now() -> float | None:
         if ctx is None:
-            return False
+            return None
         per_sender, per_chat = channel.send_rates()
         return await runtime.pacer.reserve_now(channel.rate_key(ctx), chat_id, per_sender=per_sender, per_chat=per_chat)
 

@@ -5,7 +5,7 @@ second one) and by the `deliver_message` job (the owner's own replies). Bot answ
 owner's replies get the same pacing (channels/ratelimit.py), retries and error handling. The
 result and the job's completion are one write, so a job that finished has recorded its send.
 Just before the request the answer is marked `sending` (dialogue.inbound.begin_send_in, or
-already as it was stored when its pacing slot was free: `Outgoing.send_now`): a job killed
+already as it was stored when its pacing slot was free: `Outgoing.slot_at`): a job killed
 in the middle of a send is not resent by its next attempt, which asks the owner to check
 instead. A customer gets an answer once; only a kill in the instant between that
 mark and the request leaving can lose one, and then the owner is told.
@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 
 from botcraft.channels.base import BaseChannel, ChannelContext, SendError
 from botcraft.channels.manager import context_for
+from botcraft.channels.ratelimit import keep_slot
 from botcraft.dialogue import attention
 from botcraft.dialogue.inbound import (
     SEND_INTERRUPTED,
@@ -97,8 +98,11 @@ async def deliver(runtime: Runtime, channel: BaseChannel, ctx: ChannelContext | 
         await finish(status="failed", error=WINDOW_CLOSED, needs_owner=attention.WINDOW_CLOSED)
         return
 
-    if not outgoing.send_now:
-        per_sender, per_chat = channel.send_rates()
+    per_sender, per_chat = channel.send_rates()
+    if outgoing.slot_at is not None:
+        await keep_slot(runtime.pacer, outgoing.slot_at, channel.rate_key(ctx), outgoing.chat_id,
+                        per_sender=per_sender, per_chat=per_chat)
+    else:
         await runtime.pacer.wait(channel.rate_key(ctx), outgoing.chat_id, per_sender=per_sender, per_chat=per_chat)
         if not await runtime.db.run(partial(begin_send_in, message_id=outgoing.message_id)):
             if job is not None:

@@ -7,7 +7,9 @@ and ask again, without holding back the sender's other chats.
 Two places keep the slots, behind one call, `await runtime.pacer.wait(...)` (made by `make_pacer`);
 `await reserve_now()` takes a slot only if the sender and the chat are both free this instant,
 without waiting (the message path asks just before it stores an answer, stores it already
-marked as being sent and sends it straight after: one write fewer, and no slot to wake up for):
+marked as being sent and sends it straight after: one write fewer, and no slot to wake up for);
+`await keep_slot()` then lets the send go, or, should the store have made it late, waits for
+a fresh slot as a late wake-up does:
 - `SendPacer`, in the process: a single `serve` on SQLite sends from one process.
 - `SharedSendPacer`, in PostgreSQL (`send_pacing`, `botcraft_reserve_send()` and
   `botcraft_reserve_send_now()`, migrations 0009 and 0012): with several `serve` and `worker`
@@ -30,7 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Protocol
+from typing import Protocol, cast
 
 from sqlalchemy import text
 
@@ -68,12 +70,10 @@ class Pacer(Protocol):
         """Sleep until this message's turn: `per_sender` messages a second from one bot or
         number, `per_chat` a second into one chat."""
 
-    async def reserve_now(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float) -> bool:
-        """Take the slot of this instant if the sender and the chat are both free; False takes nothing.
-
-        Its send is not checked for lateness: between the slot and the send there is one
-        write (the answer's), and the sender had no slot pending, so the send does not go out
-        bunched with a queue of slots taken before it."""
+    async def reserve_now(self, sender_key: str, chat_key: str, *, per_sender: float,
+                          per_chat: float) -> float | None:
+        """Take the slot of this instant if the sender and the chat are both free, and return its
+        time (time.time()); None takes nothing. Send it through keep_slot()."""
 
 
 class SendPacer:
@@ -92,13 +92,14 @@ class SendPacer:
         self._next[chat] = start + _chat_interval(per_chat)
         return start - now
 
-    async def reserve_now(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float) -> bool:
+    async def reserve_now(self, sender_key: str, chat_key: str, *, per_sender: float,
+                          per_chat: float) -> float | None:
         now = time.monotonic()
         chat = _chat(sender_key, chat_key)
         if self._next.get(sender_key, 0.0) > now or self._next.get(chat, 0.0) > now:
-            return False
+            return None
         self._reserve(sender_key, chat, per_sender, per_chat, now)
-        return True
+        return time.time()
 
     async def wait(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float) -> None:
         chat = _chat(sender_key, chat_key)
@@ -128,10 +129,11 @@ class SharedSendPacer:
         self.db = db
         self._forgotten_at = time.monotonic()
 
-    async def reserve_now(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float) -> bool:
+    async def reserve_now(self, sender_key: str, chat_key: str, *, per_sender: float,
+                          per_chat: float) -> float | None:
         async with self.db.engine.connect() as conn:
             autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")  # as in wait()
-            return bool(await autocommit.scalar(
+            return cast("float | None", await autocommit.scalar(
                 text("SELECT botcraft_reserve_send_now(:sender, :chat, :sender_s, :chat_s)"),
                 {"sender": sender_key, "chat": _chat(sender_key, chat_key), "sender_s": _interval(per_sender),
                  "chat_s": _chat_interval(per_chat)},
@@ -185,6 +187,16 @@ class SharedSendPacer:
                 text("DELETE FROM send_pacing WHERE next_at < extract(epoch from clock_timestamp()) - :age"),
                 {"age": FORGET_AFTER_S},
             )
+
+
+async def keep_slot(pacer: Pacer, slot_at: float, sender_key: str, chat_key: str, *, per_sender: float,
+                    per_chat: float) -> None:
+    """The send of a slot taken with reserve_now(), about to go out (the answer's store came
+    in between): at once within LATE_S of its slot; later than that the slot is given up, as
+    wait() gives up a slot it woke up too late for, and the send waits for a fresh one (its
+    chat's then comes a whole interval after the slot given up)."""
+    if time.time() - slot_at > LATE_S:
+        await pacer.wait(sender_key, chat_key, per_sender=per_sender, per_chat=per_chat)
 
 
 def make_pacer(db: Database) -> Pacer:

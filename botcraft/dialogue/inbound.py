@@ -104,8 +104,9 @@ class Outgoing:
     last_customer_message_at: datetime | None = None
     # Still `sending`: an earlier attempt was killed while it handed the answer to the platform.
     interrupted: bool = False
-    # Stored as `sending` by this attempt, its pacing slot taken: the send goes out now.
-    send_now: bool = False
+    # Stored as `sending` by this attempt, its pacing slot taken at this time (time.time()):
+    # the send goes out now.
+    slot_at: float | None = None
 
 
 @dataclass(slots=True)
@@ -225,7 +226,7 @@ async def handle_inbound(
     *,
     job: ClaimedJob,
     while_composing: Callable[[], Coroutine[Any, Any, None]] | None = None,
-    send_now: Callable[[], Awaitable[bool]] | None = None,
+    send_now: Callable[[], Awaitable[float | None]] | None = None,
 ) -> Outgoing | None:
     """Answer one customer message; the stored answer to send, or None (the job is then done).
 
@@ -233,8 +234,8 @@ async def handle_inbound(
     they are done (the channel's "typing…").
 
     `send_now()`, asked just before the answer is stored, takes the channel's pacing slot if
-    it is free this instant: the answer is then stored as `sending` (dialogue's half of
-    begin_send_in, in the same write) and must be sent at once."""
+    it is free this instant and says when it was: the answer is then stored as `sending`
+    (dialogue's half of begin_send_in, in the same write) and must be sent at once."""
     if state.stored_before:  # this job ran before and stored its turn
         if state.stored_reply is None:
             await runtime.db.run(partial(complete_in, job=job))
@@ -260,11 +261,11 @@ async def handle_inbound(
             finally:
                 if beside is not None:
                     beside.cancel()
-    sending = answer is not None and send_now is not None and await send_now()
+    slot_at = await send_now() if answer is not None and send_now is not None else None
     # Shared on PostgreSQL with the turns and webhooks stored at the same moment: new rows,
     # and a conversation's row that only its own chat's turns touch.
     outgoing, noticed = await runtime.db.run(
-        partial(_store_turn, agent_id=agent.id, inbound=inbound, answer=answer, job=job, sending=sending),
+        partial(_store_turn, agent_id=agent.id, inbound=inbound, answer=answer, job=job, slot_at=slot_at),
         share=True)
     if noticed:
         runtime.db.wakeup.notify()  # the owner's notice goes out now, not at the next poll
@@ -272,7 +273,7 @@ async def handle_inbound(
 
 
 def _store_turn(connection: Connection, *, agent_id: int, inbound: Inbound, answer: Answer | None,
-                job: ClaimedJob, sending: bool = False) -> tuple[Outgoing | None, bool]:
+                job: ClaimedJob, slot_at: float | None = None) -> tuple[Outgoing | None, bool]:
     """One write: conversation, the customer's message, the answer (or the job's completion),
     and the owner's notice when the conversation needs them. Also whether a notice job was queued."""
     now = utcnow()
@@ -309,11 +310,12 @@ def _store_turn(connection: Connection, *, agent_id: int, inbound: Inbound, answ
         return None, noticed
     reply_id = connection.execute(_INSERT_REPLY, {
         "conversation_id": conversation.id, "agent_id": agent_id, "channel": inbound.channel, "direction": "out",
-        "author": "bot", "text": answer.text, "reply_to_id": inbound_id, "status": SENDING if sending else "queued",
-        "sources": answer.sources, "answered_by": answer.answered_by, "model": answer.model,
+        "author": "bot", "text": answer.text, "reply_to_id": inbound_id,
+        "status": "queued" if slot_at is None else SENDING, "sources": answer.sources,
+        "answered_by": answer.answered_by, "model": answer.model,
         "prompt_tokens": answer.prompt_tokens, "completion_tokens": answer.completion_tokens, "created_at": now,
     }).scalar_one()
-    return Outgoing(reply_id, conversation.id, inbound.chat_id, answer.text, False, now, send_now=sending), noticed
+    return Outgoing(reply_id, conversation.id, inbound.chat_id, answer.text, False, now, slot_at=slot_at), noticed
 
 
 # ------------------------------------------------------------------ after sending

@@ -22,12 +22,12 @@ pytestmark = pytest.mark.skipif(DB_KIND != "postgresql", reason="several process
 
 
 def _run_two(database_url: str, chats_per_process: list[list[str]], *, per_sender: float, per_chat: float,
-             shared: bool = True, now_first: bool = False) -> list[tuple[str, float]]:
+             shared: bool = True, now_first: bool = False, store_s: float = 0.0) -> list[tuple[str, float]]:
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "tests.pacer_process", json.dumps({
                 "database_url": database_url, "shared": shared, "sender": "telegram:7", "chats": chats,
-                "per_sender": per_sender, "per_chat": per_chat, "now_first": now_first,
+                "per_sender": per_sender, "per_chat": per_chat, "now_first": now_first, "store_s": store_s,
             })],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )
@@ -69,11 +69,12 @@ async def test_two_processes_together_stay_within_the_bots_rate(database_url, no
     assert times[-1] - times[0] >= 1.9
 
 
-@pytest.mark.parametrize("now_first", [False, True], ids=["waiting", "this-instant-first"])
-async def test_two_processes_writing_into_one_chat_keep_its_pace(database_url, now_first):
+@pytest.mark.parametrize(("now_first", "store_s"), [(False, 0.0), (True, 0.0), (True, 0.2)],
+                         ids=["waiting", "this-instant-first", "this-instant-first-slow-store"])
+async def test_two_processes_writing_into_one_chat_keep_its_pace(database_url, now_first, store_s):
     # Both processes answer the same customer three times, and other customers in between.
     chats = [["анна"] * 3 + [f"иван-{p}-{i}" for i in range(5)] for p in range(2)]
-    sent = _run_two(database_url, chats, per_sender=50, per_chat=2, now_first=now_first)
+    sent = _run_two(database_url, chats, per_sender=50, per_chat=2, now_first=now_first, store_s=store_s)
     anna = [at for chat, at in sent if chat == "анна"]
     assert len(anna) == 6
     gaps = [b - a for a, b in zip(anna, anna[1:], strict=False)]
@@ -94,15 +95,15 @@ async def test_the_slot_of_this_instant_is_taken_only_when_the_bot_and_the_chat_
     db = Database(database_url)
     pacer = SharedSendPacer(db)
     try:
-        assert await pacer.reserve_now("telegram:8", "анна", per_sender=1000, per_chat=2)
+        assert None is not await pacer.reserve_now("telegram:8", "анна", per_sender=1000, per_chat=2)
         # The chat's next slot is half a second (and its slack) away: not free, nothing taken.
-        assert not await pacer.reserve_now("telegram:8", "анна", per_sender=1000, per_chat=2)
+        assert None is await pacer.reserve_now("telegram:8", "анна", per_sender=1000, per_chat=2)
         await asyncio.sleep(0.002)  # the bot's next slot, a thousandth of a second on
-        assert await pacer.reserve_now("telegram:8", "борис", per_sender=1000, per_chat=2)
+        assert None is not await pacer.reserve_now("telegram:8", "борис", per_sender=1000, per_chat=2)
         started = time.monotonic()
         await pacer.wait("telegram:8", "анна", per_sender=1000, per_chat=2)
         assert time.monotonic() - started >= 0.5 * (1 + CHAT_SLACK) / 0.95 - LATE_S - 0.01
-        assert await pacer.reserve_now("telegram:9", "а", per_sender=1, per_chat=100)
-        assert not await pacer.reserve_now("telegram:9", "б", per_sender=1, per_chat=100)  # its second is taken
+        assert None is not await pacer.reserve_now("telegram:9", "а", per_sender=1, per_chat=100)
+        assert None is await pacer.reserve_now("telegram:9", "б", per_sender=1, per_chat=100)  # its second is taken
     finally:
         await db.dispose()

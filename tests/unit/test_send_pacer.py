@@ -3,7 +3,7 @@
 import asyncio
 import time
 
-from botcraft.channels.ratelimit import CHAT_SLACK, LATE_S, SendPacer
+from botcraft.channels.ratelimit import CHAT_SLACK, LATE_S, SendPacer, keep_slot
 
 
 async def test_one_chat_is_paced_and_others_are_not():
@@ -75,14 +75,39 @@ async def test_a_send_that_goes_out_late_moves_its_chats_next_slot_past_itself(m
 
 async def test_reserve_now_takes_only_a_free_slot_and_a_taken_one_makes_the_next_send_wait():
     pacer = SendPacer()
-    assert await pacer.reserve_now("bot", "анна", per_sender=1000, per_chat=2)
+    assert None is not await pacer.reserve_now("bot", "анна", per_sender=1000, per_chat=2)
     # The chat's next slot is half a second (and its slack) away: not free now, and nothing taken.
-    assert not await pacer.reserve_now("bot", "анна", per_sender=1000, per_chat=2)
+    assert None is await pacer.reserve_now("bot", "анна", per_sender=1000, per_chat=2)
     await asyncio.sleep(0.002)  # the bot's next slot, a thousandth of a second on
-    assert await pacer.reserve_now("bot", "борис", per_sender=1000, per_chat=2)  # another chat is free
+    assert None is not await pacer.reserve_now("bot", "борис", per_sender=1000, per_chat=2)  # another chat is free
     started = time.monotonic()
     await pacer.wait("bot", "анна", per_sender=1000, per_chat=2)
     assert time.monotonic() - started >= 0.5 * (1 + CHAT_SLACK) / 0.95 - 0.01
     slow = SendPacer()
-    assert await slow.reserve_now("bot", "a", per_sender=1, per_chat=100)
-    assert not await slow.reserve_now("bot", "b", per_sender=1, per_chat=100)  # the bot's second is taken
+    assert None is not await slow.reserve_now("bot", "a", per_sender=1, per_chat=100)
+    assert None is await slow.reserve_now("bot", "b", per_sender=1, per_chat=100)  # the bot's second is taken
+
+
+async def test_a_send_made_late_by_its_store_takes_a_fresh_slot_and_the_chat_keeps_its_pace():
+    pacer = SendPacer()
+    sent: dict[str, float] = {}
+
+    async def answer(store_s: float) -> None:
+        slot_at = await pacer.reserve_now("bot", "анна", per_sender=1000, per_chat=4)
+        assert slot_at is not None
+        await asyncio.sleep(store_s)  # the answer's store, between the slot and the send
+        await keep_slot(pacer, slot_at, "bot", "анна", per_sender=1000, per_chat=4)
+        sent["first"] = time.monotonic()
+
+    async def next_answer() -> None:
+        await asyncio.sleep(0.01)  # the customer's next message, answered while the first is stored
+        await pacer.wait("bot", "анна", per_sender=1000, per_chat=4)
+        sent["second"] = time.monotonic()
+
+    await asyncio.gather(answer(0.12), next_answer())
+    assert abs(sent["second"] - sent["first"]) >= 0.25 - 0.01  # 4 a second into one chat
+    # On time, the slot is kept: the send goes at once.
+    pacer = SendPacer()
+    started = time.monotonic()
+    await answer(0.0)
+    assert sent["first"] - started < 0.02
