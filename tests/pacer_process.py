@@ -14,7 +14,7 @@ import json
 import sys
 import time
 
-from botcraft.channels.ratelimit import SendPacer, SharedSendPacer, keep_slot
+from botcraft.channels.ratelimit import SendPacer, SharedSendPacer, on_time
 from botcraft.db import Database
 
 
@@ -26,11 +26,10 @@ async def main(spec: dict) -> None:
     async def send(chat: str) -> None:
         rates = {"per_sender": spec["per_sender"], "per_chat": spec["per_chat"]}
         slot_at = await pacer.reserve_now(spec["sender"], chat, **rates) if spec.get("now_first") else None
-        if slot_at is None:
-            await pacer.wait(spec["sender"], chat, **rates)
-        else:
+        if slot_at is not None:
             await asyncio.sleep(spec.get("store_s", 0))  # the answer's store, between the slot and the send
-            await keep_slot(pacer, slot_at, spec["sender"], chat, **rates)
+        if slot_at is None or not on_time(slot_at):
+            await pacer.wait(spec["sender"], chat, **rates)
         sent.append((chat, time.time()))
 
     async with db.engine.connect():

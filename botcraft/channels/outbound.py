@@ -14,6 +14,7 @@ mark and the request leaving can lose one, and then the owner is told.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -24,7 +25,7 @@ from sqlalchemy.engine import Connection
 
 from botcraft.channels.base import BaseChannel, ChannelContext, SendError
 from botcraft.channels.manager import context_for
-from botcraft.channels.ratelimit import keep_slot
+from botcraft.channels.ratelimit import on_time
 from botcraft.dialogue import attention
 from botcraft.dialogue.inbound import (
     SEND_INTERRUPTED,
@@ -98,11 +99,13 @@ async def deliver(runtime: Runtime, channel: BaseChannel, ctx: ChannelContext | 
         await finish(status="failed", error=WINDOW_CLOSED, needs_owner=attention.WINDOW_CLOSED)
         return
 
-    per_sender, per_chat = channel.send_rates()
-    if outgoing.slot_at is not None:
-        await keep_slot(runtime.pacer, outgoing.slot_at, channel.rate_key(ctx), outgoing.chat_id,
-                        per_sender=per_sender, per_chat=per_chat)
-    else:
+    if outgoing.slot_at is not None and not on_time(outgoing.slot_at):
+        # Stored as `sending`, but the store made its slot late: back to `queued` while it waits
+        # for a fresh one, so that a kill meanwhile has it sent again, not handed to the owner.
+        await runtime.db.run(partial(retry_send_in, message_id=outgoing.message_id))
+        outgoing = replace(outgoing, slot_at=None)
+    if outgoing.slot_at is None:
+        per_sender, per_chat = channel.send_rates()
         await runtime.pacer.wait(channel.rate_key(ctx), outgoing.chat_id, per_sender=per_sender, per_chat=per_chat)
         if not await runtime.db.run(partial(begin_send_in, message_id=outgoing.message_id)):
             if job is not None:

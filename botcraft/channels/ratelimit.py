@@ -8,8 +8,8 @@ Two places keep the slots, behind one call, `await runtime.pacer.wait(...)` (mad
 `await reserve_now()` takes a slot only if the sender and the chat are both free this instant,
 without waiting (the message path asks just before it stores an answer, stores it already
 marked as being sent and sends it straight after: one write fewer, and no slot to wake up for);
-`await keep_slot()` then lets the send go, or, should the store have made it late, waits for
-a fresh slot as a late wake-up does:
+`on_time()` then says whether the send may go, or, the store having made it late, must wait
+for a fresh slot as a late wake-up does:
 - `SendPacer`, in the process: a single `serve` on SQLite sends from one process.
 - `SharedSendPacer`, in PostgreSQL (`send_pacing`, `botcraft_reserve_send()` and
   `botcraft_reserve_send_now()`, migrations 0009 and 0012): with several `serve` and `worker`
@@ -73,7 +73,7 @@ class Pacer(Protocol):
     async def reserve_now(self, sender_key: str, chat_key: str, *, per_sender: float,
                           per_chat: float) -> float | None:
         """Take the slot of this instant if the sender and the chat are both free, and return its
-        time (time.time()); None takes nothing. Send it through keep_slot()."""
+        time (time.time()); None takes nothing. Send it only while on_time()."""
 
 
 class SendPacer:
@@ -189,14 +189,12 @@ class SharedSendPacer:
             )
 
 
-async def keep_slot(pacer: Pacer, slot_at: float, sender_key: str, chat_key: str, *, per_sender: float,
-                    per_chat: float) -> None:
-    """The send of a slot taken with reserve_now(), about to go out (the answer's store came
-    in between): at once within LATE_S of its slot; later than that the slot is given up, as
+def on_time(slot_at: float) -> bool:
+    """Whether the send of a slot taken with reserve_now() may still go out (the answer's store
+    came in between): within LATE_S of its slot. Later than that the slot is given up, as
     wait() gives up a slot it woke up too late for, and the send waits for a fresh one (its
-    chat's then comes a whole interval after the slot given up)."""
-    if time.time() - slot_at > LATE_S:
-        await pacer.wait(sender_key, chat_key, per_sender=per_sender, per_chat=per_chat)
+    chat's comes a whole interval after the slot given up)."""
+    return time.time() - slot_at <= LATE_S
 
 
 def make_pacer(db: Database) -> Pacer:

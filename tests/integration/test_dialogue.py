@@ -376,3 +376,51 @@ async def test_a_send_cut_off_by_sigkill_is_not_sent_twice_and_the_owner_is_aske
     assert "сервер перезапустился" in translate(answer.error, "ru")  # how the owner reads it
     assert conversation.needs_attention and conversation.attention_reason == SEND_INTERRUPTED
     assert [n.kind for n in notices] == ["send_interrupted"]
+
+
+async def test_an_answer_its_store_made_late_is_queued_again_while_it_waits_for_a_fresh_slot(app, settings, tg):
+    """Stored as `sending` with the slot of that instant, but the store took long: the slot is
+    given up, and while the send waits for a new one the answer is `queued`, so that a worker
+    killed meanwhile has it sent by the next attempt instead of asking the owner to check."""
+    from botcraft.channels import outbound
+    from botcraft.channels.manager import context_for
+    from botcraft.crypto import encrypt
+    from botcraft.dialogue.inbound import SENDING, Outgoing
+    from botcraft.models import Conversation, User
+
+    token = tg.add_bot(username="kolosok_bot")
+    async with app.state.db.transaction() as session:
+        user = User(email="late@example.com")
+        session.add(user)
+        await session.flush()
+        agent = Agent(user_id=user.id, name="Колосок", system_prompt="Ты — помощник пекарни.", integrations_json={
+            "telegram": {"token": encrypt(token, settings.encryption_key), "webhook_mode": True}})
+        session.add(agent)
+        await session.flush()
+        conversation = Conversation(agent_id=agent.id, channel="telegram", external_chat_id="7002")
+        session.add(conversation)
+        await session.flush()
+        question = Message(conversation_id=conversation.id, agent_id=agent.id, channel="telegram", direction="in",
+                           author="customer", text="Вы открыты в воскресенье?", status="received")
+        session.add(question)
+        await session.flush()
+        answer = Message(conversation_id=conversation.id, agent_id=agent.id, channel="telegram", direction="out",
+                         author="bot", text="Да, с 10 до 18.", reply_to_id=question.id, status=SENDING)
+        session.add(answer)
+    runtime = app.state.runtime
+    channel = runtime.channels.get("telegram")
+    ctx = context_for(agent, "telegram", settings)
+    per_sender, per_chat = channel.send_rates()
+    # The chat's next slot is a second away: another answer went into it just now.
+    assert await runtime.pacer.reserve_now(channel.rate_key(ctx), "7002", per_sender=per_sender, per_chat=per_chat)
+    outgoing = Outgoing(answer.id, conversation.id, "7002", answer.text, slot_at=time.time() - 1.0)
+    sending = asyncio.create_task(outbound.deliver(runtime, channel, ctx, outgoing, job=None))
+    await asyncio.sleep(0.3)
+    assert not sending.done() and not tg.sent_messages(token)  # waiting for its fresh slot
+    async with app.state.db.transaction(write=False) as session:
+        assert (await session.get(Message, answer.id)).status == "queued"
+    await asyncio.wait_for(sending, 5)
+    assert [m["text"] for m in tg.sent_messages(token)] == ["Да, с 10 до 18."]
+    async with app.state.db.transaction(write=False) as session:
+        sent = await session.get(Message, answer.id)
+        assert sent.status == "sent" and sent.error is None
