@@ -8,8 +8,8 @@ Two places keep the slots, behind one call, `await runtime.pacer.wait(...)` (mad
 `await reserve_now()` takes a slot only if the sender and the chat are both free this instant,
 without waiting (the message path asks just before it stores an answer, stores it already
 marked as being sent and sends it straight after: one write fewer, and no slot to wake up for);
-`on_time()` then says whether the send may go, or, the store having made it late, must wait
-for a fresh slot as a late wake-up does:
+`on_time()` then says whether the send may go, or, the store having made it too late, must
+wait for a fresh slot as a late wake-up does:
 - `SendPacer`, in the process: a single `serve` on SQLite sends from one process.
 - `SharedSendPacer`, in PostgreSQL (`send_pacing`, `botcraft_reserve_send()` and
   `botcraft_reserve_send_now()`, migrations 0009 and 0012): with several `serve` and `worker`
@@ -73,7 +73,8 @@ class Pacer(Protocol):
     async def reserve_now(self, sender_key: str, chat_key: str, *, per_sender: float,
                           per_chat: float) -> float | None:
         """Take the slot of this instant if the sender and the chat are both free, and return its
-        time (time.time()); None takes nothing. Send it only while on_time()."""
+        time (epoch seconds; on PostgreSQL the database's clock, as wait() times its slots);
+        None takes nothing. Send it only while on_time()."""
 
 
 class SendPacer:
@@ -189,12 +190,15 @@ class SharedSendPacer:
             )
 
 
-def on_time(slot_at: float) -> bool:
-    """Whether the send of a slot taken with reserve_now() may still go out (the answer's store
-    came in between): within LATE_S of its slot. Later than that the slot is given up, as
-    wait() gives up a slot it woke up too late for, and the send waits for a fresh one (its
-    chat's comes a whole interval after the slot given up)."""
-    return time.time() - slot_at <= LATE_S
+def on_time(slot_at: float, per_chat: float) -> bool:
+    """Whether the send of a slot taken with reserve_now() may still go out, the answer's store
+    having come in between. The chat's next slot is CHAT_SLACK more than its rate away, so a
+    send late by less than that slack (less LATE_S for the request itself) still keeps the
+    chat's pace; and the sender had no slot pending, so the send is at most one more among the
+    slots taken after it (HEADROOM's share). Later than that the slot is given up, as wait()
+    gives up a slot it woke up too late for, and the send waits for a fresh one."""
+    allowed = max(LATE_S, _chat_interval(per_chat) - 1.0 / per_chat - LATE_S)
+    return time.time() - slot_at <= allowed
 
 
 def make_pacer(db: Database) -> Pacer:
