@@ -321,24 +321,32 @@ async def test_a_turn_whose_worker_is_killed_is_answered_once_by_another(app, se
     assert turn.status == "done" and turn.attempts == 2
 
 
-async def test_a_send_cut_off_by_sigkill_is_not_sent_twice_and_the_owner_is_asked_to_check(
-        app, settings, llm, tg):
-    """Telegram has the answer but the worker dies before recording it: the next attempt
-    must not send it again (a customer would read it twice); the owner is asked to check."""
+async def _bakery_bot(app, settings, tg, email: str) -> tuple[Agent, str]:
+    """An owner's bakery agent with a Telegram bot (webhook mode) at the fake: the agent and its token."""
     from botcraft.crypto import encrypt
-    from botcraft.dialogue.inbound import SEND_INTERRUPTED
-    from botcraft.i18n import translate
-    from botcraft.models import Conversation, Notification, User
+    from botcraft.models import User
 
     token = tg.add_bot(username="kolosok_bot")
     async with app.state.db.transaction() as session:
-        user = User(email="cut@example.com")
+        user = User(email=email)
         session.add(user)
         await session.flush()
         agent = Agent(user_id=user.id, name="Колосок", system_prompt="Ты — помощник пекарни.", integrations_json={
             "telegram": {"token": encrypt(token, settings.encryption_key), "webhook_mode": True}})
         session.add(agent)
         await session.flush()
+    return agent, token
+
+
+async def test_a_send_cut_off_by_sigkill_is_not_sent_twice_and_the_owner_is_asked_to_check(
+        app, settings, llm, tg):
+    """Telegram has the answer but the worker dies before recording it: the next attempt
+    must not send it again (a customer would read it twice); the owner is asked to check."""
+    from botcraft.dialogue.inbound import SEND_INTERRUPTED
+    from botcraft.i18n import translate
+    from botcraft.models import Conversation, Notification
+
+    agent, token = await _bakery_bot(app, settings, tg, "cut@example.com")
     llm.reply("Мы работаем с 8 до 20.")
     tg.delay_responses("sendMessage", 30)  # Telegram has the message; the worker never hears back
     await _customer_says(app, agent.id, "7001", "Когда вы открыты?", "1", "Ольга")
@@ -384,19 +392,11 @@ async def test_an_answer_its_store_made_late_is_queued_again_while_it_waits_for_
     killed meanwhile has it sent by the next attempt instead of asking the owner to check."""
     from botcraft.channels import outbound
     from botcraft.channels.manager import context_for
-    from botcraft.crypto import encrypt
     from botcraft.dialogue.inbound import SENDING, Outgoing
-    from botcraft.models import Conversation, User
+    from botcraft.models import Conversation
 
-    token = tg.add_bot(username="kolosok_bot")
+    agent, token = await _bakery_bot(app, settings, tg, "late@example.com")
     async with app.state.db.transaction() as session:
-        user = User(email="late@example.com")
-        session.add(user)
-        await session.flush()
-        agent = Agent(user_id=user.id, name="Колосок", system_prompt="Ты — помощник пекарни.", integrations_json={
-            "telegram": {"token": encrypt(token, settings.encryption_key), "webhook_mode": True}})
-        session.add(agent)
-        await session.flush()
         conversation = Conversation(agent_id=agent.id, channel="telegram", external_chat_id="7002")
         session.add(conversation)
         await session.flush()
