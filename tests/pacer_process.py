@@ -28,7 +28,7 @@ async def main(spec: dict) -> None:
         slot_at = await pacer.reserve_now(spec["sender"], chat, **rates) if spec.get("now_first") else None
         if slot_at is not None:
             await asyncio.sleep(spec.get("store_s", 0))  # the answer's store, between the slot and the send
-        if slot_at is None or not on_time(slot_at, spec["per_chat"]):
+        if slot_at is None or not on_time(slot_at):
             await pacer.wait(spec["sender"], chat, **rates)
         sent.append((chat, time.time()))
 

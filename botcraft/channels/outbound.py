@@ -100,7 +100,7 @@ async def deliver(runtime: Runtime, channel: BaseChannel, ctx: ChannelContext | 
         return
 
     per_sender, per_chat = channel.send_rates()
-    if outgoing.slot_at is not None and not on_time(outgoing.slot_at, per_chat):
+    if outgoing.slot_at is not None and not on_time(outgoing.slot_at):
         # Stored as `sending`, but the store made its slot late: back to `queued` while it waits
         # for a fresh one, so that a kill meanwhile has it sent again, not handed to the owner.
         await runtime.db.run(partial(retry_send_in, message_id=outgoing.message_id))

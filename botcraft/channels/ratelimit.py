@@ -190,15 +190,13 @@ class SharedSendPacer:
             )
 
 
-def on_time(slot_at: float, per_chat: float) -> bool:
+def on_time(slot_at: float) -> bool:
     """Whether the send of a slot taken with reserve_now() may still go out, the answer's store
-    having come in between. The chat's next slot is CHAT_SLACK more than its rate away, so a
-    send late by less than that slack (less LATE_S for the request itself) still keeps the
-    chat's pace; and the sender had no slot pending, so the send is at most one more among the
-    slots taken after it (HEADROOM's share). Later than that the slot is given up, as wait()
-    gives up a slot it woke up too late for, and the send waits for a fresh one."""
-    allowed = max(LATE_S, _chat_interval(per_chat) - 1.0 / per_chat - LATE_S)
-    return time.time() - slot_at <= allowed
+    having come in between: within LATE_S of its slot, as for a slot wait() wakes up for. Later
+    than that the slot is given up and the send waits for a fresh one: the bot's slots after it
+    were taken meanwhile, and a late send among them would put one more into their second (the
+    two-process test measured 21 at 20 a second with a late slot kept for a chat's slack)."""
+    return time.time() - slot_at <= LATE_S
 
 
 def make_pacer(db: Database) -> Pacer:
