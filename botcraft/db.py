@@ -103,11 +103,12 @@ class Database:
             self._shared = _SharedWrites(self.engine)
         # Shares the pool; the option only changes how SQLite begins its transactions.
         self.write_engine = self.engine.execution_options(sqlite_immediate=True)
-        # run()'s reads on PostgreSQL go without BEGIN and ROLLBACK: each is a round trip of
-        # its own (asyncpg sends BEGIN before the first statement), and under READ COMMITTED a
-        # transaction gives the statements no common snapshot anyway. (Sessions keep their
-        # transaction: asyncpg streams rows, session.stream(), only inside one.)
-        self._autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        # Statements without BEGIN and COMMIT, each its own transaction: run()'s reads on
+        # PostgreSQL (each of those is a round trip of its own, asyncpg sending BEGIN before the
+        # first statement, and under READ COMMITTED a transaction gives the statements no common
+        # snapshot anyway) and the shared pacer's. Sessions keep their transaction: asyncpg
+        # streams rows, session.stream(), only inside one.
+        self.autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
@@ -150,7 +151,7 @@ class Database:
         if write:
             async with self.engine.begin() as connection:
                 return await connection.run_sync(unit)
-        async with self._autocommit_engine.connect() as connection:
+        async with self.autocommit_engine.connect() as connection:
             return await connection.run_sync(unit)
 
     async def dispose(self) -> None:

@@ -99,13 +99,13 @@ async def deliver(runtime: Runtime, channel: BaseChannel, ctx: ChannelContext | 
         await finish(status="failed", error=WINDOW_CLOSED, needs_owner=attention.WINDOW_CLOSED)
         return
 
-    per_sender, per_chat = channel.send_rates()
     if outgoing.slot_at is not None and not on_time(outgoing.slot_at):
         # Stored as `sending`, but the store made its slot late: back to `queued` while it waits
         # for a fresh one, so that a kill meanwhile has it sent again, not handed to the owner.
         await runtime.db.run(partial(retry_send_in, message_id=outgoing.message_id))
         outgoing = replace(outgoing, slot_at=None)
     if outgoing.slot_at is None:
+        per_sender, per_chat = channel.send_rates()
         await runtime.pacer.wait(channel.rate_key(ctx), outgoing.chat_id, per_sender=per_sender, per_chat=per_chat)
         if not await runtime.db.run(partial(begin_send_in, message_id=outgoing.message_id)):
             if job is not None:

@@ -32,9 +32,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
-from sqlalchemy import text
+from sqlalchemy import Result, text
 
 from botcraft.db import Database
 
@@ -130,32 +130,31 @@ class SharedSendPacer:
         self.db = db
         self._forgotten_at = time.monotonic()
 
+    async def _execute(self, sql: str, params: dict[str, Any]) -> Result[Any]:
+        # Autocommit: the bot's row is locked only while the function runs in the server, not
+        # until a COMMIT round trip from a process that may be busy with other work (every send
+        # of the bot would queue behind that process's event loop).
+        async with self.db.autocommit_engine.connect() as conn:
+            return await conn.execute(text(sql), params)
+
     async def reserve_now(self, sender_key: str, chat_key: str, *, per_sender: float,
                           per_chat: float) -> float | None:
-        async with self.db.engine.connect() as conn:
-            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")  # as in wait()
-            return cast("float | None", await autocommit.scalar(
-                text("SELECT botcraft_reserve_send_now(:sender, :chat, :sender_s, :chat_s)"),
-                {"sender": sender_key, "chat": _chat(sender_key, chat_key), "sender_s": _interval(per_sender),
-                 "chat_s": _chat_interval(per_chat)},
-            ))
+        result = await self._execute(
+            "SELECT botcraft_reserve_send_now(:sender, :chat, :sender_s, :chat_s)",
+            {"sender": sender_key, "chat": _chat(sender_key, chat_key), "sender_s": _interval(per_sender),
+             "chat_s": _chat_interval(per_chat)},
+        )
+        return cast("float | None", result.scalar())
 
     async def wait(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float) -> None:
         chat = _chat(sender_key, chat_key)
         late = 0
         while True:
-            # Autocommit: the bot's row is locked only while the function runs in the server,
-            # not until a COMMIT round trip from a process that may be busy with other work
-            # (every send of the bot would queue behind that process's event loop).
-            async with self.db.engine.connect() as conn:
-                autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                row = (
-                    await autocommit.execute(
-                        text("SELECT reserved, at FROM botcraft_reserve_send(:sender, :chat, :sender_s, :chat_s)"),
-                        {"sender": sender_key, "chat": chat, "sender_s": _interval(per_sender),
-                         "chat_s": _chat_interval(per_chat)},
-                    )
-                ).one()
+            row = (await self._execute(
+                "SELECT reserved, at FROM botcraft_reserve_send(:sender, :chat, :sender_s, :chat_s)",
+                {"sender": sender_key, "chat": chat, "sender_s": _interval(per_sender),
+                 "chat_s": _chat_interval(per_chat)},
+            )).one()
             await self._forget_idle()
             # Until an absolute time on the database's clock (the hosts' clocks are kept by
             # NTP): however long the answer took to come back, the send is not moved later.
@@ -170,24 +169,20 @@ class SharedSendPacer:
 
     async def _push_chat(self, chat: str, interval: float) -> None:
         """A send going out past its slot: the chat's next slot comes a whole interval after it."""
-        async with self.db.engine.connect() as conn:
-            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await autocommit.execute(
-                text("UPDATE send_pacing SET next_at = greatest(next_at, "
-                     "extract(epoch from clock_timestamp()) + :interval) WHERE key = :chat"),
-                {"chat": chat, "interval": interval},
-            )
+        await self._execute(
+            "UPDATE send_pacing SET next_at = greatest(next_at, "
+            "extract(epoch from clock_timestamp()) + :interval) WHERE key = :chat",
+            {"chat": chat, "interval": interval},
+        )
 
     async def _forget_idle(self) -> None:
         if time.monotonic() - self._forgotten_at < _FORGET_EVERY_S:
             return
         self._forgotten_at = time.monotonic()
-        async with self.db.engine.connect() as conn:
-            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await autocommit.execute(
-                text("DELETE FROM send_pacing WHERE next_at < extract(epoch from clock_timestamp()) - :age"),
-                {"age": FORGET_AFTER_S},
-            )
+        await self._execute(
+            "DELETE FROM send_pacing WHERE next_at < extract(epoch from clock_timestamp()) - :age",
+            {"age": FORGET_AFTER_S},
+        )
 
 
 def on_time(slot_at: float) -> bool:

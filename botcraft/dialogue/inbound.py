@@ -104,7 +104,7 @@ class Outgoing:
     last_customer_message_at: datetime | None = None
     # Still `sending`: an earlier attempt was killed while it handed the answer to the platform.
     interrupted: bool = False
-    # Stored as `sending` by this attempt, its pacing slot taken at this time (time.time()):
+    # Stored as `sending` by this attempt, its pacing slot taken at this time (epoch seconds):
     # the send goes out now.
     slot_at: float | None = None
 
