@@ -4,7 +4,8 @@ Says "ready", reads the wall-clock time to start at from stdin (so that several 
 start together however long each took to start up), then takes a slot for each (sender, chat) of the spec from the pacer the
 process would use in production, and prints when each wait ended, as JSON. With "now_first",
 each send first asks for the slot of this instant and waits for one only when it is not free,
-as the message path does; "store_s" is how long its answer's store takes before the send.
+as the message path does; "store_s" is how long its answer's store takes before the send
+(a slot it made late is retaken, or else given up for a fresh one).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ async def main(spec: dict) -> None:
         slot_at = await pacer.reserve_now(spec["sender"], chat, **rates) if spec.get("now_first") else None
         if slot_at is not None:
             await asyncio.sleep(spec.get("store_s", 0))  # the answer's store, between the slot and the send
+            if not on_time(slot_at):  # as channels/outbound.py does with a late slot
+                slot_at = await pacer.retake(spec["sender"], chat, slot_at, **rates)
         if slot_at is None or not on_time(slot_at):
             await pacer.wait(spec["sender"], chat, **rates)
         sent.append((chat, time.time()))

@@ -14,7 +14,6 @@ mark and the request leaving can lose one, and then the owner is told.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -99,18 +98,25 @@ async def deliver(runtime: Runtime, channel: BaseChannel, ctx: ChannelContext | 
         await finish(status="failed", error=WINDOW_CLOSED, needs_owner=attention.WINDOW_CLOSED)
         return
 
-    if outgoing.slot_at is not None and not on_time(outgoing.slot_at):
-        # Stored as `sending`, but the store made its slot late: back to `queued` while it waits
-        # for a fresh one, so that a kill meanwhile has it sent again, not handed to the owner.
-        await runtime.db.run(partial(retry_send_in, message_id=outgoing.message_id))
-        outgoing = replace(outgoing, slot_at=None)
-    if outgoing.slot_at is None:
+    if outgoing.slot_at is None or not on_time(outgoing.slot_at):
         per_sender, per_chat = channel.send_rates()
-        await runtime.pacer.wait(channel.rate_key(ctx), outgoing.chat_id, per_sender=per_sender, per_chat=per_chat)
-        if not await runtime.db.run(partial(begin_send_in, message_id=outgoing.message_id)):
-            if job is not None:
-                await runtime.db.run(partial(complete_in, job=job))
-            return  # no longer queued: sent or given up by another attempt
+        rate_key = channel.rate_key(ctx)
+        slot_at = None
+        if outgoing.slot_at is not None:
+            # Stored as `sending`, but the store made its slot late: moved to this instant if
+            # nothing was taken after it, else back to `queued` while it waits for a fresh one,
+            # so that a kill meanwhile has it sent again, not handed to the owner.
+            slot_at = await runtime.pacer.retake(rate_key, outgoing.chat_id, outgoing.slot_at,
+                                                 per_sender=per_sender, per_chat=per_chat)
+            if slot_at is None or not on_time(slot_at):
+                await runtime.db.run(partial(retry_send_in, message_id=outgoing.message_id))
+                slot_at = None
+        if slot_at is None:
+            await runtime.pacer.wait(rate_key, outgoing.chat_id, per_sender=per_sender, per_chat=per_chat)
+            if not await runtime.db.run(partial(begin_send_in, message_id=outgoing.message_id)):
+                if job is not None:
+                    await runtime.db.run(partial(complete_in, job=job))
+                return  # no longer queued: sent or given up by another attempt
     try:
         sent_id = await channel.send_text(ctx, outgoing.chat_id, outgoing.text)
     except SendError as exc:

@@ -8,13 +8,15 @@ Two places keep the slots, behind one call, `await runtime.pacer.wait(...)` (mad
 `await reserve_now()` takes a slot only if the sender and the chat are both free this instant,
 without waiting (the message path asks just before it stores an answer, stores it already
 marked as being sent and sends it straight after: one write fewer, and no slot to wake up for);
-`on_time()` then says whether the send may go, or, the store having made it too late, must
-wait for a fresh slot as a late wake-up does:
+`on_time()` then says whether the send may go. A slot the store made too late is moved to
+this instant by `await retake()` when nothing was taken after it (moving it later crowds no
+other send), and only otherwise given up for a fresh one, as a late wake-up does:
 - `SendPacer`, in the process: a single `serve` on SQLite sends from one process.
-- `SharedSendPacer`, in PostgreSQL (`send_pacing`, `botcraft_reserve_send()` and
-  `botcraft_reserve_send_now()`, migrations 0009 and 0012): with several `serve` and `worker`
-  processes all sending for the same bots, each slot is taken under the row's lock and timed
-  by the database's clock, so the processes together stay within the platform's rate.
+- `SharedSendPacer`, in PostgreSQL (`send_pacing`, `botcraft_reserve_send()`,
+  `botcraft_reserve_send_now()` and `botcraft_retake_send_slot()`, migrations 0009, 0012 and
+  0013): with several `serve` and `worker` processes all sending for the same bots, each slot
+  is taken under the row's lock and timed by the database's clock, so the processes together
+  stay within the platform's rate.
 
 Both pace at HEADROOM of the configured rate: the platform counts sends when they arrive,
 after network and event-loop delays this side cannot see. That slack also bounds how late a
@@ -76,9 +78,17 @@ class Pacer(Protocol):
         time (epoch seconds; on PostgreSQL the database's clock, as wait() times its slots);
         None takes nothing. Send it only while on_time()."""
 
+    async def retake(self, sender_key: str, chat_key: str, slot_at: float, *, per_sender: float,
+                     per_chat: float) -> float | None:
+        """Move a slot of reserve_now() that the store made late to this instant, and return its
+        new time; None (nothing changed) unless the sender and the chat are each free now or
+        still have this slot as their latest: with no slot taken after it, the send going later
+        than its slot leaves more room before it and crowds none after it."""
+
 
 class SendPacer:
-    """The slots of one process."""
+    """The slots of one process, timed by the wall clock as the shared pacer's are, so that
+    reserve_now()'s time is the slot retake() is given back."""
 
     def __init__(self) -> None:
         self._next: dict[str, float] = {}
@@ -95,18 +105,31 @@ class SendPacer:
 
     async def reserve_now(self, sender_key: str, chat_key: str, *, per_sender: float,
                           per_chat: float) -> float | None:
-        now = time.monotonic()
+        now = time.time()
         chat = _chat(sender_key, chat_key)
         if self._next.get(sender_key, 0.0) > now or self._next.get(chat, 0.0) > now:
             return None
         self._reserve(sender_key, chat, per_sender, per_chat, now)
-        return time.time()
+        return now
+
+    async def retake(self, sender_key: str, chat_key: str, slot_at: float, *, per_sender: float,
+                     per_chat: float) -> float | None:
+        now = time.time()
+        chat = _chat(sender_key, chat_key)
+        sender_next, chat_next = self._next.get(sender_key, 0.0), self._next.get(chat, 0.0)
+        if sender_next > now and sender_next != slot_at + _interval(per_sender):
+            return None
+        if chat_next > now and chat_next != slot_at + _chat_interval(per_chat):
+            return None
+        self._next[sender_key] = now + _interval(per_sender)
+        self._next[chat] = now + _chat_interval(per_chat)
+        return now
 
     async def wait(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float) -> None:
         chat = _chat(sender_key, chat_key)
         late = 0
         while True:
-            now = time.monotonic()
+            now = time.time()
             delay = self._reserve(sender_key, chat, per_sender, per_chat, now)
             if len(self._next) > 100_000:  # forget idle keys
                 self._next = {k: v for k, v in self._next.items() if v > now}
@@ -114,7 +137,7 @@ class SendPacer:
                 return  # the slot is now: no yield to the loop, so no chance to be late for it
             await asyncio.sleep(abs(delay))
             if delay > 0:
-                sent_at = time.monotonic()
+                sent_at = time.time()
                 if sent_at - (now + delay) <= LATE_S:
                     return
                 if late >= MAX_LATE:
@@ -143,6 +166,15 @@ class SharedSendPacer:
             "SELECT botcraft_reserve_send_now(:sender, :chat, :sender_s, :chat_s)",
             {"sender": sender_key, "chat": _chat(sender_key, chat_key), "sender_s": _interval(per_sender),
              "chat_s": _chat_interval(per_chat)},
+        )
+        return cast("float | None", result.scalar())
+
+    async def retake(self, sender_key: str, chat_key: str, slot_at: float, *, per_sender: float,
+                     per_chat: float) -> float | None:
+        result = await self._execute(
+            "SELECT botcraft_retake_send_slot(:sender, :chat, :slot_at, :sender_s, :chat_s)",
+            {"sender": sender_key, "chat": _chat(sender_key, chat_key), "slot_at": slot_at,
+             "sender_s": _interval(per_sender), "chat_s": _chat_interval(per_chat)},
         )
         return cast("float | None", result.scalar())
 
@@ -188,9 +220,9 @@ class SharedSendPacer:
 def on_time(slot_at: float) -> bool:
     """Whether the send of a slot taken with reserve_now() may still go out, the answer's store
     having come in between: within LATE_S of its slot, as for a slot wait() wakes up for. Later
-    than that the slot is given up and the send waits for a fresh one: the bot's slots after it
-    were taken meanwhile, and a late send among them would put one more into their second (the
-    two-process test measured 21 at 20 a second with a late slot kept for a chat's slack)."""
+    than that, retake() may move the slot to this instant; a late send among the bot's slots
+    taken after it would put one more into their second (the two-process test measured 21 at 20
+    a second with a late slot kept for a chat's slack)."""
     return time.time() - slot_at <= LATE_S
 
 
