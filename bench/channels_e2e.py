@@ -159,6 +159,7 @@ async def _post_all(spec: dict[str, Any]) -> dict[str, Any]:
                 requests.append(second[i - 8])
         requests.extend(second[max(0, len(first) - 8) :])
     statuses: Counter[int] = Counter()
+    errors: Counter[str] = Counter()
     latencies: list[float] = []
     first_sent: dict[int, float] = {}
     rate = spec.get("rate")
@@ -171,8 +172,9 @@ async def _post_all(spec: dict[str, Any]) -> dict[str, Any]:
             try:
                 r = await client.post(path, content=body, headers=headers)
                 statuses[r.status_code] += 1
-            except httpx.HTTPError:
+            except httpx.HTTPError as exc:  # no status: kept by the error's kind, to tell why
                 statuses[-1] += 1
+                errors[type(exc).__name__] += 1
             latencies.append(time.perf_counter() - t0)
 
         started = time.time()
@@ -196,6 +198,7 @@ async def _post_all(spec: dict[str, Any]) -> dict[str, Any]:
         "finished": finished,
         "requests": sum(statuses.values()),
         "statuses": {str(k): v for k, v in statuses.items()},
+        "errors": dict(errors),
         "ack_latency": summary_ms(latencies),
         "first_sent": first_sent,
     }
@@ -394,7 +397,7 @@ def _phase(target: Target, tg: Any, ids: Chats, n: int, *, copies: int = 1, conc
     print(f"   {target.name} {name}: {len(got)}/{n} answered in {seconds:.1f} s, "
           f"{1000 * cpu / max(1, len(got)):.1f} ms CPU each", file=sys.stderr, flush=True)
     if len(got) < n:
-        print(f"   {n - len(got)} unanswered; webhook statuses {posted['statuses']}; server log "
+        print(f"   {n - len(got)} unanswered; webhook statuses {posted['statuses']} {posted['errors']}; server log "
               f"{getattr(target, 'log', None)}", file=sys.stderr, flush=True)
     answered = max(1, len(got))
     return {
@@ -410,6 +413,7 @@ def _phase(target: Target, tg: Any, ids: Chats, n: int, *, copies: int = 1, conc
         "ingress": {
             "requests": posted["requests"],
             "statuses": posted["statuses"],
+            "errors": posted["errors"],
             "acknowledged_per_s": round(posted["requests"] / ack_seconds, 1) if ack_seconds > 0 else None,
             "ack_latency": posted["ack_latency"],
         },

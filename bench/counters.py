@@ -32,6 +32,7 @@ _STATEMENTS = {"execute", "executemany", "executescript", "commit"}
 _hops = itertools.count()
 _statements = itertools.count()
 _pg_statements = itertools.count()
+_by_text: collections.Counter[str] = collections.Counter()  # with BENCH_COUNTERS_SQL: statements by first words
 
 
 def _value(counter: itertools.count[int]) -> int:
@@ -39,7 +40,12 @@ def _value(counter: itertools.count[int]) -> int:
     return int(repr(counter)[6:-1])
 
 
-def install() -> None:
+def install(botcraft: bool) -> None:
+    """Count in this process; the peer (`botcraft=False`) gets only its aiosqlite counters.
+
+    The peer must not import botcraft, SQLAlchemy or asyncpg to be counted: they would add to
+    its memory and change what it loads (botcraft's import defers aiogram's type builds).
+    """
     path = os.environ.get("BENCH_COUNTERS")
     if not path:
         return
@@ -54,17 +60,22 @@ def install() -> None:
         return await original(self, fn, *args, **kwargs)
 
     aiosqlite.core.Connection._execute = counted  # type: ignore[method-assign]
+    if botcraft:
+        _count_botcraft()
+    _dump_every_50_ms(Path(path))
 
+
+def _count_botcraft() -> None:
+    from asyncpg.transaction import Transaction
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
-    tally: collections.Counter[str] = collections.Counter()
-    by_text = bool(os.environ.get("BENCH_COUNTERS_SQL"))  # which statements: their first words
+    by_text = bool(os.environ.get("BENCH_COUNTERS_SQL"))
 
     @event.listens_for(Engine, "before_cursor_execute")
     def _statement(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if by_text:
-            tally[" ".join(statement.split())[:90]] += 1
+            _by_text[" ".join(statement.split())[:90]] += 1
         if conn.dialect.name == "postgresql":
             next(_pg_statements)
         elif conn.dialect.driver == "pysqlite":
@@ -75,40 +86,34 @@ def install() -> None:
         if conn.dialect.driver == "pysqlite":
             next(_statements)
 
-    try:
-        from asyncpg.transaction import Transaction
-    except ImportError:  # the peer
-        pass
-    else:
-        for name in ("start", "commit", "rollback"):  # BEGIN, COMMIT, ROLLBACK: a round trip each
+    from botcraft.db import _SQLiteUnits
 
-            async def round_trip(self: Any, _original: Any = getattr(Transaction, name)) -> Any:
-                next(_pg_statements)
-                return await _original(self)
+    for name in ("start", "commit", "rollback"):  # BEGIN, COMMIT, ROLLBACK: a round trip each
 
-            setattr(Transaction, name, round_trip)
+        async def round_trip(self: Any, _original: Any = getattr(Transaction, name)) -> Any:
+            next(_pg_statements)
+            return await _original(self)
 
-    try:
-        from botcraft.db import _SQLiteUnits
-    except ImportError:  # the peer
-        pass
-    else:
-        for name in ("_write_group", "_read_group"):
-            def hop(self: Any, units: Any, _run: Any = getattr(_SQLiteUnits, name)) -> Any:
-                next(_hops)
-                return _run(self, units)
+        setattr(Transaction, name, round_trip)
 
-            setattr(_SQLiteUnits, name, hop)
+    for name in ("_write_group", "_read_group"):
 
+        def hop(self: Any, units: Any, _run: Any = getattr(_SQLiteUnits, name)) -> Any:
+            next(_hops)
+            return _run(self, units)
+
+        setattr(_SQLiteUnits, name, hop)
+
+
+def _dump_every_50_ms(target: Path) -> None:
     def dump() -> None:
-        target = Path(path)
         while True:
             body = {
                 "hops": _value(_hops),
                 "statements": _value(_statements),
                 "pg_statements": _value(_pg_statements),
                 "at": time.time(),
-                **({"sql": dict(tally)} if by_text else {}),
+                **({"sql": dict(_by_text)} if _by_text else {}),
             }
             tmp = target.with_suffix(".tmp")
             tmp.write_text(json.dumps(body))

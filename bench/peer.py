@@ -15,7 +15,7 @@ from bench import counters, peer_bot
 
 if __name__ == "__main__":
     if sys.argv[1] == "serve":
-        counters.install()
+        counters.install(botcraft=False)
         peer_bot.serve(sys.argv[2], int(sys.argv[3]))
     else:
         peer_bot.seed(sys.argv[2], sys.argv[3])

@@ -46,9 +46,10 @@ def main() -> None:
     import uvicorn
 
     from bench import counters
+    from botcraft.cli import KEEP_ALIVE_S
 
-    counters.install()  # only with BENCH_COUNTERS set (bench/channels_e2e.py)
     kind, port = sys.argv[1], int(sys.argv[2])
+    counters.install(botcraft=kind == "app")  # only with BENCH_COUNTERS set (bench/channels_e2e.py)
     target = "botcraft.app:serve_app" if kind == "app" else "bench.server:bare_app"
     profile = os.environ.get("BENCH_PROFILE")  # a file: where the event loop's time went (cProfile)
     if profile:
@@ -60,7 +61,15 @@ def main() -> None:
         # SIGUSR1 starts, SIGUSR2 stops and writes: only the measured phase, not the start-up.
         signal.signal(signal.SIGUSR1, lambda *_: profiler.enable())
         signal.signal(signal.SIGUSR2, lambda *_: (profiler.disable(), profiler.dump_stats(profile)))
-    uvicorn.run(target, factory=True, host="127.0.0.1", port=port, log_config=None, proxy_headers=True)
+    uvicorn.run(
+        target,
+        factory=True,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        proxy_headers=True,
+        timeout_keep_alive=KEEP_ALIVE_S,
+    )
 
 
 if __name__ == "__main__":

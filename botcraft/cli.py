@@ -8,6 +8,12 @@ import sys
 
 from botcraft.config import ConfigError, get_settings
 
+# How long an idle connection is kept open. With uvicorn's own 5 s, the bench's webhook load
+# (bench/channels_e2e.py, a 2 s model) saw the server close the connection under 2–3 of
+# 1,000 posts; a webhook sender keeps its connections open, and 75 s is aiohttp's and
+# nginx's default.
+KEEP_ALIVE_S = 75
+
 
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
@@ -23,6 +29,7 @@ def _serve(args: argparse.Namespace) -> None:
         log_config=None,
         proxy_headers=True,
         forwarded_allow_ips=args.forwarded_allow_ips,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
 
 
