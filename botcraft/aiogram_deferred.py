@@ -50,7 +50,8 @@ def _rebuilds_noted(namespace: dict[str, Any]) -> Iterator[None]:
 
 def _give_namespace(cls: Any, namespace: dict[str, Any]) -> None:
     own = cls.__dict__.get("__pydantic_parent_namespace__")
-    cls.__pydantic_parent_namespace__ = namespace if not own else {**namespace, **own}
+    if own is not namespace:  # a class defined in a function keeps its own names on top
+        cls.__pydantic_parent_namespace__ = namespace if not own else {**namespace, **own}
 
 
 class _DeferredLoader(importlib.abc.Loader):
