@@ -61,6 +61,9 @@ class _DeferredLoader(importlib.abc.Loader):
     def create_module(self, spec: ModuleSpec) -> ModuleType | None:
         return self._loader.create_module(spec)
 
+    def __getattr__(self, name: str) -> Any:  # get_filename, get_resource_reader, ... of the real loader
+        return getattr(self._loader, name)
+
     def exec_module(self, module: ModuleType) -> None:
         from pydantic import BaseModel
 

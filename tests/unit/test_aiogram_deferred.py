@@ -13,8 +13,10 @@ import textwrap
 
 _PROBE = textwrap.dedent(
     """
+    import importlib.resources
     import json
     import botcraft.app  # the serving process: it imports aiogram through channels, owner, notifications
+    import aiogram
     import aiogram.methods as methods
     import aiogram.types as types
     from pydantic import BaseModel
@@ -45,6 +47,8 @@ _PROBE = textwrap.dedent(
         "button": sent.model_dump(exclude_none=True)["reply_markup"]["inline_keyboard"][0][0]["text"],
         "reply": reply.result.text,
         "unbuildable": unbuildable,
+        # the package's own files stay reachable through its (wrapped) loader
+        "package_files": importlib.resources.files(aiogram).joinpath("__init__.py").is_file(),
     }))
     """
 )
@@ -60,3 +64,4 @@ def test_the_app_leaves_telegram_types_unbuilt_and_every_one_builds_on_first_use
     assert seen["button"] == "Открыть"
     assert seen["reply"] == "Доставка бесплатная"
     assert seen["unbuildable"] == []
+    assert seen["package_files"] is True
