@@ -50,8 +50,10 @@ def _rebuilds_noted(namespace: dict[str, Any]) -> Iterator[None]:
 
 def _give_namespace(cls: Any, namespace: dict[str, Any]) -> None:
     own = cls.__dict__.get("__pydantic_parent_namespace__")
-    if own is not namespace:  # a class defined in a function keeps its own names on top
-        cls.__pydantic_parent_namespace__ = namespace if not own else {**namespace, **own}
+    if own is namespace:  # given already (a type the methods module imports)
+        return
+    # A class defined inside a function keeps the names it saw there, on top.
+    cls.__pydantic_parent_namespace__ = namespace if not own else {**namespace, **own}
 
 
 class _DeferredLoader(importlib.abc.Loader):
