@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -49,6 +49,7 @@ from botcraft.runtime import Runtime
 log = structlog.get_logger("botcraft.channels")
 
 _TURNS = (EventKind.MESSAGE, EventKind.CALLBACK, EventKind.MEDIA)
+_EVENT_FIELDS = tuple(field.name for field in fields(InboundEvent))
 _EVENTS = table_of(ChannelEvent)
 _AGENTS = table_of(Agent)
 _AGENT_COLUMNS = tuple(_AGENTS.columns)
@@ -75,7 +76,10 @@ TYPING_AFTER_S = 0.5
 
 
 def event_to_payload(event: InboundEvent) -> dict[str, Any]:
-    data = asdict(event)
+    # Not dataclasses.asdict: it deep-copies every value, the enum and the datetime too, and
+    # was a fifth of storing an event (its fields are flat: `extra` maps strings to strings).
+    data = {name: getattr(event, name) for name in _EVENT_FIELDS}
+    data["extra"] = dict(event.extra)
     data["kind"] = str(event.kind)
     data["timestamp"] = event.timestamp.isoformat() if event.timestamp else None
     return data
