@@ -39,7 +39,7 @@ from botcraft.llm.base import (
     StreamEvent,
     TextDelta,
 )
-from botcraft.llm.transport import model_http_client
+from botcraft.llm.transport import close_later, model_http_client
 from botcraft.metrics.instruments import LLM_ERRORS, LLM_LATENCY
 from botcraft.netguard import BlockedAddress
 
@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MAX_RETRY_WAIT_S = 20.0
 MAX_CLIENTS_PER_LOOP = 64
+# A client dropped from the shared ones is closed this long after: longer than any call's budget.
+RETIRED_CLIENT_CLOSE_S = 600.0
 # Local servers (Ollama, llama.cpp) need no key, but the SDK refuses to start without one.
 NO_KEY_PLACEHOLDER = "sk-no-key-required"
 _INITIAL_BACKOFF_S = 0.5
@@ -419,12 +421,13 @@ def _retry_after(headers: Any) -> float | None:
 
 # --- shared clients ------------------------------------------------------------------------
 
-# httpx connection pools belong to the loop that opened them, so clients are kept per loop
+# Connection pools belong to the loop that opened them, so clients are kept per loop
 # and vanish with it (tests run a loop per test; servers run one).
 _ClientCache = OrderedDict[tuple[str, str, bool], AsyncOpenAI]
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _ClientCache] = (
     weakref.WeakKeyDictionary()
 )
+_closing: set[asyncio.Task[None]] = set()  # retired clients' pending closes (the loop keeps weak refs)
 
 
 def _normalize_base_url(base_url: str | None) -> str:
@@ -450,9 +453,11 @@ def _shared_client(api_key: str, base_url: str, public_only: bool) -> AsyncOpenA
     )
     per_loop[key] = client
     if len(per_loop) > MAX_CLIENTS_PER_LOOP:
-        # Dropped, not closed: a request may still be using it; its pool closes when
-        # the last reference goes.
-        per_loop.popitem(last=False)
+        # Not closed at once: a call may still be using it.
+        _, retired = per_loop.popitem(last=False)
+        closing = loop.create_task(close_later(retired, RETIRED_CLIENT_CLOSE_S))
+        _closing.add(closing)
+        closing.add_done_callback(_closing.discard)
     return client
 
 

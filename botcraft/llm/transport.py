@@ -1,25 +1,28 @@
-"""The HTTP client of the calls to a model: a pool that keeps every connection and checks its
-idle ones cheaply, and for an owner's own server, public addresses only (botcraft.netguard).
+"""The HTTP client of the calls to a model: the openai SDK's aiohttp transport, and for an
+owner's own server, public addresses only (botcraft.netguard).
 
-On every request and every response closed, the pool asks each idle connection whether its
-server has closed it. Through anyio's attribute lookup that question costs 10 µs a
-connection; here it is one poll of the socket, 2 µs. With a slow model and WORKER_CONCURRENCY
-(256) turns waiting on it, the lookup was a tenth of the CPU of an answer.
+Not httpx2's own pool: httpcore2 walks every connection it holds on each request and each
+response (to find a free one, to drop the expired), so with a slow model and
+WORKER_CONCURRENCY (256) turns waiting on it, the walks grew with the square of the calls in
+flight and were a tenth of an answer's CPU. aiohttp's connector hands out a kept connection
+without a walk. The transport is the one `openai.DefaultAioHttpClient` uses; it is built
+here because that client offers no way to give its connector a resolver.
 """
 
 from __future__ import annotations
 
-import ssl
-from collections.abc import Iterable
+import asyncio
+import ipaddress
+import socket
 from typing import Any
 
+import aiohttp
 import httpcore2
 import httpx2
-from httpcore2._backends.auto import AutoBackend
-from httpcore2._utils import is_socket_readable
+from aiohttp.abc import AbstractResolver, ResolveResult
+from openai._vendor.httpx_aiohttp.transport import AiohttpTransport
 
-from botcraft.i18n import N_
-from botcraft.netguard import BlockedAddress, public_addresses
+from botcraft.netguard import public_addresses
 
 # Every connection that may be open at once is kept alive (the SDK keeps 100 of its 1,000):
 # with a slow model and 256 turns waiting on it, the other 156 calls each opened a
@@ -27,58 +30,52 @@ from botcraft.netguard import BlockedAddress, public_addresses
 POOL = httpx2.Limits(max_connections=1000, max_keepalive_connections=1000, keepalive_expiry=5.0)
 
 
-class _Stream(httpcore2.AsyncNetworkStream):
-    """A connection whose "has the server closed it?" is one poll of its socket."""
+class _PublicResolver(AbstractResolver):
+    """Host names resolve through netguard: a host with any private address is refused."""
 
-    def __init__(self, inner: httpcore2.AsyncNetworkStream) -> None:
-        self._inner = inner
-        self._socket = inner.get_extra_info("socket")
+    async def resolve(self, host: str, port: int = 0,
+                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+        # TLS still verifies the certificate against `host`: aiohttp connects to the address
+        # but hands the host name to the handshake.
+        return [
+            ResolveResult(hostname=host, host=address, port=port, proto=0, flags=socket.AI_NUMERICHOST,
+                          family=socket.AF_INET6 if ":" in address else socket.AF_INET)
+            for address in await public_addresses(host, port)
+        ]
 
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109 - the stream interface
-        return await self._inner.read(max_bytes, timeout)
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        await self._inner.write(buffer, timeout)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
-                        timeout: float | None = None) -> httpcore2.AsyncNetworkStream:  # noqa: ASYNC109
-        return _Stream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
-
-    def get_extra_info(self, info: str) -> Any:
-        if info == "is_readable" and self._socket is not None:
-            return is_socket_readable(self._socket)
-        return self._inner.get_extra_info(info)
+    async def close(self) -> None:
+        return None
 
 
-class _Backend(httpcore2.AsyncNetworkBackend):
-    """Connections of _Stream; with `public_only`, to public addresses only, checked at connect time."""
+class _ModelTransport(AiohttpTransport):
+    """One aiohttp session per client; with `public_only`, every address checked when connecting."""
 
     def __init__(self, *, public_only: bool) -> None:
-        self._inner = AutoBackend()
+        super().__init__(limits=POOL, trust_env=not public_only, client=self._new_session)
         self._public_only = public_only
 
-    async def connect_tcp(
-        self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,  # noqa: ASYNC109 - the backend interface
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore2.AsyncNetworkStream:
-        if self._public_only:
-            # TLS still verifies the certificate against `host`: httpcore passes the request's
-            # host name to start_tls, not the address connected to.
-            host = (await public_addresses(host, port))[0]
-        return _Stream(await self._inner.connect_tcp(host, port, timeout=timeout, local_address=local_address,
-                                                     socket_options=socket_options))
+    def _new_session(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=POOL.max_connections or 0, keepalive_timeout=POOL.keepalive_expiry, ssl=self.ssl_context,
+            resolver=_PublicResolver() if self._public_only else None)
+        return aiohttp.ClientSession(connector=connector)
 
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,  # noqa: ASYNC109
-                                  socket_options: Iterable[Any] | None = None) -> httpcore2.AsyncNetworkStream:
-        if self._public_only:
-            raise BlockedAddress(N_("unix sockets are not reachable for agents"))
-        return _Stream(await self._inner.connect_unix_socket(path, timeout=timeout, socket_options=socket_options))
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        try:
+            if self._public_only and _is_literal(request.url.host):
+                # aiohttp connects to an address in the URL without asking the resolver.
+                await public_addresses(request.url.host, request.url.port or 0)
+            return await super().handle_async_request(request)
+        except httpcore2.ConnectError as exc:  # netguard's refusals: the SDK knows httpx2's errors only
+            raise httpx2.ConnectError(str(exc), request=request) from exc
 
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+
+def _is_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def model_http_client(*, public_only: bool) -> httpx2.AsyncClient:
@@ -90,7 +87,11 @@ def model_http_client(*, public_only: bool) -> httpx2.AsyncClient:
     SDK's own client reaches it (the environment's proxy, redirects followed). Each call
     passes its own timeout.
     """
-    transport = httpx2.AsyncHTTPTransport(trust_env=not public_only, limits=POOL)
-    transport._pool._network_backend = _Backend(public_only=public_only)  # no public hook for the backend
-    return httpx2.AsyncClient(transport=transport, trust_env=not public_only, limits=POOL,
-                              follow_redirects=not public_only)
+    return httpx2.AsyncClient(transport=_ModelTransport(public_only=public_only), trust_env=not public_only,
+                              limits=POOL, follow_redirects=not public_only)
+
+
+async def close_later(client: Any, seconds: float) -> None:
+    """Close a client no longer handed out once the calls that may still use it are over."""
+    await asyncio.sleep(seconds)
+    await client.close()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
+from botcraft.llm.base import ChatMessage, LLMError
+from botcraft.llm.openai_compat import OpenAICompatProvider
 from botcraft.models import Agent
 from botcraft.netguard import BlockedAddress, public_addresses, url_problem
 from tests.fakes.openai_fake import OpenAIFake
@@ -107,3 +109,19 @@ async def test_addresses_are_checked_after_resolution():
     with pytest.raises(BlockedAddress):
         await public_addresses("localhost", 80)
     assert await public_addresses("8.8.8.8", 443) == ["8.8.8.8"]
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1"])
+async def test_an_owners_server_named_by_a_private_host_is_refused_when_connecting(owners_server, host):
+    """The model client checks the address it connects to, for a host name (resolved) and an
+    address alike; with the check lifted (ALLOW_PRIVATE_URLS) the same server answers."""
+    base_url = owners_server.base_url.replace("127.0.0.1", host) + "/v1"
+    guarded = OpenAICompatProvider(None, base_url, "gpt-test", timeout_s=5, max_retries=0, public_only=True)
+    with pytest.raises(LLMError) as refused:
+        await guarded.complete([ChatMessage("user", "Сколько стоит доставка?")])
+    assert refused.value.code == "blocked_address"
+    assert owners_server.requests == []
+
+    trusted = OpenAICompatProvider(None, base_url, "gpt-test", timeout_s=5, max_retries=0)
+    answer = await trusted.complete([ChatMessage("user", "Сколько стоит доставка?")])
+    assert answer.text and len(owners_server.chat_requests) == 1
