@@ -375,3 +375,15 @@ def cpu_seconds(pid: int) -> float:
 
     times = psutil.Process(pid).cpu_times()
     return float(times.user + times.system)
+
+
+def wait_until_idle(pid: int, *, below: float = 0.05, window_s: float = 1.0, timeout_s: float = 120.0) -> float:
+    """Wait until the process uses under `below` of a core over `window_s` (its start-up work,
+    such as loading the local embedding model in the background, is done); the seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        before = cpu_seconds(pid)
+        time.sleep(window_s)
+        if cpu_seconds(pid) - before < below * window_s:
+            break
+    return round(time.monotonic() - started, 1)
