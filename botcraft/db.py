@@ -264,9 +264,10 @@ class _Lane(NamedTuple):
 class _Grouped:
     """Units queued while a group of them runs; each group runs as one by `_run_group`.
 
-    Each lane (reads, writes, urgent writes) is drained by its own task. The two write lanes
-    take turns through the writer lock, which is first come, first served: an urgent write
-    waits for at most the one group ahead of it, never behind a queue of background writes.
+    Each lane (reads, writes, urgent writes) is drained by its own task. On SQLite the two
+    write lanes take turns at the writer lock, which is first come, first served: an urgent
+    write waits for at most the one group ahead of it, never behind a queue of background
+    writes.
     """
 
     def __init__(self) -> None:

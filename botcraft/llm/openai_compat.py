@@ -50,7 +50,8 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MAX_RETRY_WAIT_S = 20.0
 MAX_CLIENTS_PER_LOOP = 64
-# A client dropped from the shared ones is closed this long after: longer than any call's budget.
+# A client dropped from the shared ones is closed this long after, once the calls it may still
+# carry are over (a call's budget is 3 × LLM_TIMEOUT_SECONDS: 90 s by default).
 RETIRED_CLIENT_CLOSE_S = 600.0
 # Local servers (Ollama, llama.cpp) need no key, but the SDK refuses to start without one.
 NO_KEY_PLACEHOLDER = "sk-no-key-required"

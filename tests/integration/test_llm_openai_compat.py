@@ -192,3 +192,19 @@ async def test_a_busy_hour_opens_no_new_connection_to_the_model(ai):
     assert len(first) == 150  # all at once: a connection each
     second = await wave()
     assert second <= first, f"{len(second - first)} new connections"
+
+
+async def test_a_shared_client_dropped_for_a_newer_one_is_closed_once_its_calls_are_over(ai, monkeypatch):
+    from botcraft.llm import openai_compat
+
+    monkeypatch.setattr(openai_compat, "MAX_CLIENTS_PER_LOOP", 1)
+    monkeypatch.setattr(openai_compat, "RETIRED_CLIENT_CLOSE_S", 0.05)
+    first = OpenAICompatProvider("sk-owner-one-0123456789", ai.base_url + "/v1", "gpt-4o-mini", timeout_s=5)
+    second = OpenAICompatProvider("sk-owner-two-0123456789", ai.base_url + "/v1", "gpt-4o-mini", timeout_s=5)
+    retired = first.client
+    assert second.client is not retired  # another key: another client, and the first one leaves the cache
+
+    assert not retired.is_closed()  # calls that took it a moment ago may still be running
+    await asyncio.sleep(0.2)
+    assert retired.is_closed()
+    assert not second.client.is_closed()
