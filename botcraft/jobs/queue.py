@@ -194,12 +194,19 @@ async def release(db: Database, job: ClaimedJob, worker_id: str) -> None:
 
 
 async def renew(db: Database, job_ids: list[int], worker_id: str, lease_seconds: float) -> None:
+    """Extend the leases of this worker's running jobs, except those whose rows are locked now.
+
+    A locked row is being written by its own job's transaction (its completion, in a shared
+    group on PostgreSQL), which ends the lease anyway, or is renewed at the next beat. Waiting
+    for it instead locked the jobs in another order than the group did: each deadlock cost a
+    second (PostgreSQL's deadlock_timeout) and rolled a group of webhooks and answers back.
+    """
     if not job_ids:
         return
+    mine = (select(Job.id).where(Job.id.in_(job_ids), Job.locked_by == worker_id, Job.status == RUNNING)
+            .with_for_update(skip_locked=True))
     await db.run(partial(_rows, statement=(
-        update(Job)
-        .where(Job.id.in_(job_ids), Job.locked_by == worker_id, Job.status == RUNNING)
-        .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
+        update(Job).where(Job.id.in_(mine)).values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
     )))
 
 

@@ -170,6 +170,25 @@ async def test_an_expired_lease_is_taken_again(runtime):
         assert (await session.get(Job, job_id)).status == "running"
 
 
+async def test_a_lease_renewal_passes_over_a_job_its_own_transaction_is_writing(runtime):
+    """On PostgreSQL a renewal that waited for a locked job row deadlocked with the shared
+    group completing jobs in another order; it renews the others and leaves that one."""
+    if runtime.db.is_sqlite:
+        pytest.skip("SQLite has one writer at a time: no row locks to wait on")
+    first, second = await _enqueue(runtime.db, "test_ok", 1), await _enqueue(runtime.db, "test_ok", 2)
+    claimed = await queue.claim(runtime.db, "worker-1", limit=2, lease_seconds=5)
+    assert sorted(job.id for job in claimed) == [first, second]
+    leases = {job_id: (await _job(runtime.db, job_id)).lease_expires_at for job_id in (first, second)}
+
+    async with runtime.db.engine.connect() as completing:  # the job's own transaction, mid-write
+        await completing.execute(select(Job.id).where(Job.id == first).with_for_update())
+        await asyncio.wait_for(queue.renew(runtime.db, [first, second], "worker-1", lease_seconds=60), 2)
+        await completing.rollback()
+
+    assert (await _job(runtime.db, first)).lease_expires_at == leases[first]
+    assert (await _job(runtime.db, second)).lease_expires_at > leases[second] + timedelta(seconds=30)
+
+
 async def test_graceful_stop_releases_unfinished_jobs(runtime):
     job_id = await _enqueue(runtime.db, "test_slow")
     worker = Worker(runtime, poll_interval=0.05)
