@@ -29,7 +29,7 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, NamedTuple, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from annotated_types import Ge, Le
 from fastapi import Depends, Request
@@ -129,7 +129,7 @@ class Database:
                 raise
         await run_after_commit(session)
 
-    async def run(self, unit: Unit[T], *, write: bool = True, share: bool = False, urgent: bool = False) -> T:
+    async def run(self, unit: Unit[T], *, write: bool = True, share: bool = False) -> T:
         """Run `unit(connection)` as one transaction and return its result.
 
         A read (`write=False`) is one snapshot on SQLite; on PostgreSQL it runs without a
@@ -143,11 +143,9 @@ class Database:
         (a sent answer's record). A group holds its row locks until its COMMIT; should two
         processes' groups ever wait on each other, PostgreSQL's deadlock check fails one, and
         its units run again one by one.
-        `urgent=True` is for a write that someone outside waits on (a webhook's acknowledgement):
-        on SQLite it goes in the next group, ahead of the background's queued writes.
         """
         if self._units is not None:
-            return await self._units.run(unit, write=write, urgent=urgent)
+            return await self._units.run(unit, write=write)
         if write and share and self._shared is not None:
             return await self._shared.run(unit)
         if write:
@@ -256,44 +254,31 @@ def _configure_sqlite(engine: AsyncEngine) -> asyncio.Lock:
 _GROUP_LIMIT = 256
 
 
-class _Lane(NamedTuple):
-    write: bool
-    urgent: bool  # someone outside waits for the commit: a webhook's acknowledgement
-
-
 class _Grouped:
-    """Units queued while a group of them runs; each group runs as one by `_run_group`.
-
-    Each lane (reads, writes, urgent writes) is drained by its own task. On SQLite the two
-    write lanes take turns at the writer lock, which is first come, first served: an urgent
-    write waits for at most the one group ahead of it, never behind a queue of background
-    writes.
-    """
+    """Units queued while a group of them runs; each group runs as one by `_run_group`."""
 
     def __init__(self) -> None:
-        self._pending: dict[_Lane, list[tuple[Unit[Any], asyncio.Future[Any]]]] = {}
-        self._draining: set[_Lane] = set()
+        self._pending: dict[bool, list[tuple[Unit[Any], asyncio.Future[Any]]]] = {True: [], False: []}
+        self._draining: dict[bool, bool] = {True: False, False: False}
 
-    async def _queue(self, unit: Unit[T], write: bool, urgent: bool = False) -> T:
-        lane = _Lane(write, urgent and write)
+    async def _queue(self, unit: Unit[T], write: bool) -> T:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending.setdefault(lane, []).append((unit, future))
-        if lane not in self._draining:
-            self._draining.add(lane)
-            asyncio.get_running_loop().create_task(self._drain(lane))
+        self._pending[write].append((unit, future))
+        if not self._draining[write]:
+            self._draining[write] = True
+            asyncio.get_running_loop().create_task(self._drain(write))
         return await future
 
     async def _run_group(self, units: list[Unit[Any]], write: bool) -> list[tuple[bool, Any]]:
         raise NotImplementedError
 
-    async def _drain(self, lane: _Lane) -> None:
-        pending = self._pending[lane]
+    async def _drain(self, write: bool) -> None:
         try:
-            while pending:
-                group = pending[:_GROUP_LIMIT]
-                del pending[:_GROUP_LIMIT]
+            while self._pending[write]:
+                group = self._pending[write][:_GROUP_LIMIT]
+                del self._pending[write][:_GROUP_LIMIT]
                 try:
-                    outcomes = await self._run_group([unit for unit, _ in group], lane.write)
+                    outcomes = await self._run_group([unit for unit, _ in group], write)
                 except BaseException as exc:  # noqa: BLE001 - every waiting unit hears of it
                     outcomes = [(False, exc)] * len(group)
                 for (_, future), (ok, value) in zip(group, outcomes, strict=True):
@@ -304,7 +289,7 @@ class _Grouped:
                     else:
                         future.set_exception(value)
         finally:
-            self._draining.discard(lane)
+            self._draining[write] = False
 
 
 class _SharedWrites(_Grouped):
@@ -344,8 +329,7 @@ class _SQLiteUnits(_Grouped):
     Writes: one thread with its own connection. The group runs in one BEGIN IMMEDIATE ...
     COMMIT, holding this process's writer lock (the one the async engine's writers queue on)
     for exactly that long. If any unit fails, the group is rolled back and each unit is run
-    again in a transaction of its own, so one bad unit fails alone. Urgent writes (the
-    webhooks') are grouped apart and take turns with the background's groups (see _Grouped).
+    again in a transaction of its own, so one bad unit fails alone.
     Reads: a second thread and connection; a group of reads is one hand-off, without BEGIN
     (in WAL mode each statement sees a consistent snapshot; a unit that needs one snapshot
     across statements runs as a write).
@@ -363,8 +347,8 @@ class _SQLiteUnits(_Grouped):
         self._read_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-reader")
         self._local = threading.local()
 
-    async def run(self, unit: Unit[T], *, write: bool, urgent: bool = False) -> T:
-        return await self._queue(unit, write, urgent)
+    async def run(self, unit: Unit[T], *, write: bool) -> T:
+        return await self._queue(unit, write)
 
     async def _run_group(self, units: list[Unit[Any]], write: bool) -> list[tuple[bool, Any]]:
         loop = asyncio.get_running_loop()

@@ -3,8 +3,7 @@
 1. `store_events()` (a webhook or the Telegram poller, before it answers 200): each parsed
    event is stored with the platform's raw payload, deduplicated by its channel id
    (`INSERT ... ON CONFLICT DO NOTHING RETURNING`), with its job, in one unit of
-   `Database.run`; concurrent webhooks share one transaction (group commit, `share=True`),
-   ahead of the background's writes (`urgent=True`: the platform waits for the 200).
+   `Database.run`; concurrent webhooks share one transaction (group commit, `share=True`).
 2. `process_event()`, the `channel_event` job, one per stored event:
    - ONE read: the event, its agent (with the channel settings) and its conversation, joined
      on the event's chat id (`dialogue.inbound.conversation_join`), then the history
@@ -145,8 +144,7 @@ async def store_events(runtime: Runtime, agent_id: int, channel: str, events: li
         return 0
     touch = runtime.last_event.due(agent_id, channel, time.monotonic())
     new = await runtime.db.run(partial(store_events_in, agent_id=agent_id, channel=channel, events=events,
-                                       raw=raw, answer=answer, touch=touch), share=True,
-                                 urgent=True)
+                                       raw=raw, answer=answer, touch=touch), share=True)
     if new:
         runtime.db.wakeup.notify()
     return new

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import time
 
 import pytest
 from sqlalchemy import func, select
@@ -56,30 +55,3 @@ async def test_webhooks_waiting_together_share_one_transaction_on_postgresql(db)
 
     assert await _stored(db) == list(range(30))
     assert len(set(transactions)) < 30, "every unit had a transaction of its own"
-
-
-async def test_an_acknowledgement_waits_for_one_group_not_for_the_queued_background(db):
-    """A webhook's write (urgent) goes before background writes queued ahead of it."""
-    if not db.is_sqlite:
-        pytest.skip("PostgreSQL runs background writes in pooled connections of their own: no queue")
-    order: list[str] = []
-
-    def slow(connection, name: str) -> str:
-        _store(connection, n=len(order))
-        time.sleep(0.2)  # a busy group in the writer's thread
-        order.append(name)
-        return name
-
-    def acknowledged(connection) -> str:
-        _store(connection, n=100)
-        order.append("webhook")
-        return "webhook"
-
-    running = asyncio.create_task(db.run(functools.partial(slow, name="running")))
-    await asyncio.sleep(0.05)  # its group is in the writer's thread now
-    queued = asyncio.create_task(db.run(functools.partial(slow, name="queued")))
-    await asyncio.sleep(0)
-    webhook = asyncio.create_task(db.run(acknowledged, share=True, urgent=True))
-
-    assert await asyncio.gather(running, queued, webhook) == ["running", "queued", "webhook"]
-    assert order == ["running", "webhook", "queued"]  # it did not wait behind "queued" (0.2 s)

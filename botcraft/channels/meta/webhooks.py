@@ -86,7 +86,7 @@ async def _ingest(request: Request, db: Database, channel_name: str, secrets_of:
                                        touch=touch[agent_id])
                        for agent_id, enabled, group in routed)
 
-        if await db.run(unit, share=True, urgent=True):
+        if await db.run(unit, share=True):
             runtime.db.wakeup.notify()
     return JSONResponse({"ok": True})
 
