@@ -7,7 +7,7 @@ always keeps its own SQLite file), and reports each figure's median and its rati
 median in the same run:
 
 - throughput: N_THROUGHPUT updates, each from its own chat, posted by a separate load process
-  (httpx, 16 connections, as fast as acknowledged). Answered/s = answered / (first post → last
+  (aiohttp, 16 connections, as fast as acknowledged). Answered/s = answered / (first post → last
   answer). Server CPU (user+system of the serving process and its children) per answered
   update, statements and aiosqlite thread hops per answered update (bench/counters.py), and
   the webhook's acknowledgements/s and p99 while it answers.
@@ -591,7 +591,7 @@ def run(kinds: tuple[str, ...] | None = None) -> dict[str, Any]:
                 "peer": "bench/peer_bot.py serve full (aiohttp + aiogram, aiosqlite, AsyncOpenAI), core 0",
                 "llm": "bench/fakellm.py (OpenAI chat.completions over HTTP/1.1), own process, core 1",
                 "fakes": "tests/fakes TelegramFake (timing sendMessage per chat) in the bench process, core 1",
-                "load": f"separate process on core 1, httpx, {POST_CONCURRENCY} connections",
+                "load": f"separate process on core 1, aiohttp, {POST_CONCURRENCY} connections",
                 "knowledge": f"{KNOWLEDGE_CHUNKS} chunks (bench/corpus.py), the same texts for both",
                 "updates": {"throughput": N_THROUGHPUT, "paced": f"{N_PACED} at {PACED_RATE}/s",
                             "slow_model": f"{N_SLOW}, model takes {SLOW_DELAY_S} s", "duplicates": N_DUPLICATES},
