@@ -62,16 +62,21 @@ def is_public(address: _IP) -> bool:
     return address.is_global and not address.is_multicast
 
 
+def literal_address(host: str) -> _IP | None:
+    """The address a host written as an IP literal ("10.0.0.1", "[::1]") names; None for a name."""
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
 async def public_addresses(host: str, port: int) -> list[str]:
     """The host's addresses, all of them public; BlockedAddress when any is not.
 
     Refusing a host with even one private address is deliberate: a client may connect to
     any of them, and an attacker's DNS would simply list a private one beside a public one.
     """
-    try:
-        literal: _IP | None = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        literal = None
+    literal = literal_address(host)
     if literal is not None:
         found = [str(literal)]
     else:

@@ -12,7 +12,6 @@ here because that client offers no way to give its connector a resolver.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 from typing import Any
 
@@ -22,7 +21,7 @@ import httpx2
 from aiohttp.abc import AbstractResolver, ResolveResult
 from openai._vendor.httpx_aiohttp.transport import AiohttpTransport
 
-from botcraft.netguard import public_addresses
+from botcraft.netguard import literal_address, public_addresses
 
 # Every connection that may be open at once is kept alive (the SDK keeps 100 of its 1,000):
 # with a slow model and 256 turns waiting on it, the other 156 calls each opened a
@@ -62,20 +61,12 @@ class _ModelTransport(AiohttpTransport):
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         try:
-            if self._public_only and _is_literal(request.url.host):
+            if self._public_only and literal_address(request.url.host) is not None:
                 # aiohttp connects to an address in the URL without asking the resolver.
                 await public_addresses(request.url.host, request.url.port or 0)
             return await super().handle_async_request(request)
         except httpcore2.ConnectError as exc:  # netguard's refusals: the SDK knows httpx2's errors only
             raise httpx2.ConnectError(str(exc), request=request) from exc
-
-
-def _is_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
 
 
 def model_http_client(*, public_only: bool) -> httpx2.AsyncClient:
