@@ -27,12 +27,13 @@ async def main(spec: dict) -> None:
     async def send(chat: str) -> None:
         rates = {"per_sender": spec["per_sender"], "per_chat": spec["per_chat"]}
         slot_at = await pacer.reserve_now(spec["sender"], chat, **rates) if spec.get("now_first") else None
+        given_up = None
         if slot_at is not None:
             await asyncio.sleep(spec.get("store_s", 0))  # the answer's store, between the slot and the send
             if not on_time(slot_at):  # as channels/outbound.py does with a late slot
-                slot_at = await pacer.retake(spec["sender"], chat, slot_at, **rates)
+                given_up, slot_at = slot_at, await pacer.retake(spec["sender"], chat, slot_at, **rates)
         if slot_at is None or not on_time(slot_at):
-            await pacer.wait(spec["sender"], chat, **rates)
+            await pacer.wait(spec["sender"], chat, **rates, given_up=slot_at or given_up)
         sent.append((chat, time.time()))
 
     async with db.engine.connect():

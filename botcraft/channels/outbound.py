@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 
 from botcraft.channels.base import BaseChannel, ChannelContext, SendError
 from botcraft.channels.manager import context_for
-from botcraft.channels.ratelimit import on_time
+from botcraft.channels.ratelimit import MAX_LATE, on_time
 from botcraft.dialogue import attention
 from botcraft.dialogue.inbound import (
     SEND_INTERRUPTED,
@@ -101,18 +101,27 @@ async def deliver(runtime: Runtime, channel: BaseChannel, ctx: ChannelContext | 
     if outgoing.slot_at is None or not on_time(outgoing.slot_at):
         per_sender, per_chat = channel.send_rates()
         rate_key = channel.rate_key(ctx)
-        slot_at = None
-        if outgoing.slot_at is not None:
-            # Stored as `sending`, but the store made its slot late: moved to this instant if
-            # nothing was taken after it, else back to `queued` while it waits for a fresh one,
-            # so that a kill meanwhile has it sent again, not handed to the owner.
-            slot_at = await runtime.pacer.retake(rate_key, outgoing.chat_id, outgoing.slot_at,
+        # Stored as `sending`, but the store made its slot late: moved to this instant if
+        # nothing was taken after it (and moved again if the move came back late itself: a
+        # round trip, where giving it up costs two writes), else back to `queued` while it
+        # waits for a fresh one, so that a kill meanwhile has it sent again, not handed to the
+        # owner.
+        given_up, slot_at, tries = outgoing.slot_at, None, 0
+        while given_up is not None and slot_at is None and tries < MAX_LATE:
+            tries += 1
+            retaken = await runtime.pacer.retake(rate_key, outgoing.chat_id, given_up,
                                                  per_sender=per_sender, per_chat=per_chat)
-            if slot_at is None or not on_time(slot_at):
-                await runtime.db.run(partial(retry_send_in, message_id=outgoing.message_id))
-                slot_at = None
+            if retaken is None:
+                break
+            if on_time(retaken):
+                slot_at = retaken
+            else:
+                given_up = retaken
         if slot_at is None:
-            await runtime.pacer.wait(rate_key, outgoing.chat_id, per_sender=per_sender, per_chat=per_chat)
+            if given_up is not None:
+                await runtime.db.run(partial(retry_send_in, message_id=outgoing.message_id))
+            await runtime.pacer.wait(rate_key, outgoing.chat_id, per_sender=per_sender, per_chat=per_chat,
+                                     given_up=given_up)
             if not await runtime.db.run(partial(begin_send_in, message_id=outgoing.message_id)):
                 if job is not None:
                     await runtime.db.run(partial(complete_in, job=job))

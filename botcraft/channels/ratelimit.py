@@ -10,11 +10,13 @@ without waiting (the message path asks just before it stores an answer, stores i
 marked as being sent and sends it straight after: one write fewer, and no slot to wake up for);
 `on_time()` then says whether the send may go. A slot the store made too late is moved to
 this instant by `await retake()` when nothing was taken after it (moving it later crowds no
-other send), and only otherwise given up for a fresh one, as a late wake-up does:
+other send), and only otherwise given up for a fresh one, as a late wake-up does. A slot
+given up was not used: while it is still its sender's or chat's latest, the fresh one does
+not wait behind it (`wait(given_up=...)`):
 - `SendPacer`, in the process: a single `serve` on SQLite sends from one process.
 - `SharedSendPacer`, in PostgreSQL (`send_pacing`, `botcraft_reserve_send()`,
-  `botcraft_reserve_send_now()` and `botcraft_retake_send_slot()`, migrations 0009, 0012 and
-  0013): with several `serve` and `worker` processes all sending for the same bots, each slot
+  `botcraft_reserve_send_now()` and `botcraft_retake_send_slot()`, migrations 0009, 0012,
+  0013 and 0014): with several `serve` and `worker` processes all sending for the same bots, each slot
   is taken under the row's lock and timed by the database's clock, so the processes together
   stay within the platform's rate.
 
@@ -68,9 +70,12 @@ def _chat(sender_key: str, chat_key: str) -> str:
 
 
 class Pacer(Protocol):
-    async def wait(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float) -> None:
+    async def wait(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float,
+                   given_up: float | None = None) -> None:
         """Sleep until this message's turn: `per_sender` messages a second from one bot or
-        number, `per_chat` a second into one chat."""
+        number, `per_chat` a second into one chat. `given_up` is a slot of this message's
+        that was taken and not used (too late to send at): while it is still the sender's or
+        the chat's latest, it holds nothing back."""
 
     async def reserve_now(self, sender_key: str, chat_key: str, *, per_sender: float,
                           per_chat: float) -> float | None:
@@ -93,15 +98,21 @@ class SendPacer:
     def __init__(self) -> None:
         self._next: dict[str, float] = {}
 
-    def _reserve(self, sender_key: str, chat: str, per_sender: float, per_chat: float, now: float) -> float:
-        """Seconds to wait: >= 0 with a slot taken, < 0 (minus the wait) when the chat is busy."""
-        start = max(now, self._next.get(sender_key, 0.0))
-        chat_free = self._next.get(chat, 0.0)
+    def _free_at(self, key: str, interval: float, given_up: float | None) -> float:
+        """When `key` may send next; at once when its latest slot is the one given up."""
+        next_at = self._next.get(key, 0.0)
+        return 0.0 if given_up is not None and next_at == given_up + interval else next_at
+
+    def _take(self, sender_key: str, chat: str, per_sender: float, per_chat: float, now: float,
+              given_up: float | None) -> tuple[bool, float]:
+        """(True, the slot) with a slot taken; (False, when to ask again) while the chat is busy."""
+        start = max(now, self._free_at(sender_key, _interval(per_sender), given_up))
+        chat_free = self._free_at(chat, _chat_interval(per_chat), given_up)
         if chat_free > start:
-            return -(chat_free - now)
+            return False, chat_free
         self._next[sender_key] = start + _interval(per_sender)
         self._next[chat] = start + _chat_interval(per_chat)
-        return start - now
+        return True, start
 
     async def reserve_now(self, sender_key: str, chat_key: str, *, per_sender: float,
                           per_chat: float) -> float | None:
@@ -109,7 +120,7 @@ class SendPacer:
         chat = _chat(sender_key, chat_key)
         if self._next.get(sender_key, 0.0) > now or self._next.get(chat, 0.0) > now:
             return None
-        self._reserve(sender_key, chat, per_sender, per_chat, now)
+        self._take(sender_key, chat, per_sender, per_chat, now, None)
         return now
 
     async def retake(self, sender_key: str, chat_key: str, slot_at: float, *, per_sender: float,
@@ -125,25 +136,26 @@ class SendPacer:
         self._next[chat] = now + _chat_interval(per_chat)
         return now
 
-    async def wait(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float) -> None:
+    async def wait(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float,
+                   given_up: float | None = None) -> None:
         chat = _chat(sender_key, chat_key)
         late = 0
         while True:
             now = time.time()
-            delay = self._reserve(sender_key, chat, per_sender, per_chat, now)
+            reserved, at = self._take(sender_key, chat, per_sender, per_chat, now, given_up)
             if len(self._next) > 100_000:  # forget idle keys
                 self._next = {k: v for k, v in self._next.items() if v > now}
-            if delay == 0:
+            if reserved and at == now:
                 return  # the slot is now: no yield to the loop, so no chance to be late for it
-            await asyncio.sleep(abs(delay))
-            if delay > 0:
+            await asyncio.sleep(at - now)
+            if reserved:
                 sent_at = time.time()
-                if sent_at - (now + delay) <= LATE_S:
+                if sent_at - at <= LATE_S:
                     return
                 if late >= MAX_LATE:
                     self._next[chat] = max(self._next.get(chat, 0.0), sent_at + _chat_interval(per_chat))
                     return
-                late += 1
+                late, given_up = late + 1, at
 
 
 class SharedSendPacer:
@@ -178,14 +190,15 @@ class SharedSendPacer:
         )
         return cast("float | None", result.scalar())
 
-    async def wait(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float) -> None:
+    async def wait(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float,
+                   given_up: float | None = None) -> None:
         chat = _chat(sender_key, chat_key)
         late = 0
         while True:
             row = (await self._execute(
-                "SELECT reserved, at FROM botcraft_reserve_send(:sender, :chat, :sender_s, :chat_s)",
+                "SELECT reserved, at FROM botcraft_reserve_send(:sender, :chat, :sender_s, :chat_s, :given_up)",
                 {"sender": sender_key, "chat": chat, "sender_s": _interval(per_sender),
-                 "chat_s": _chat_interval(per_chat)},
+                 "chat_s": _chat_interval(per_chat), "given_up": given_up},
             )).one()
             await self._forget_idle()
             # Until an absolute time on the database's clock (the hosts' clocks are kept by
@@ -197,7 +210,7 @@ class SharedSendPacer:
                 if late >= MAX_LATE:
                     await self._push_chat(chat, _chat_interval(per_chat))
                     return
-                late += 1
+                late, given_up = late + 1, float(row.at)
 
     async def _push_chat(self, chat: str, interval: float) -> None:
         """A send going out past its slot: the chat's next slot comes a whole interval after it."""

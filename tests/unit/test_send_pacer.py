@@ -103,7 +103,7 @@ async def test_a_send_made_late_by_its_store_takes_a_fresh_slot_and_the_chat_kee
         await asyncio.sleep(store_s)  # the answer's store, between the slot and the send
         if not on_time(slot_at):  # as channels/outbound.py does with a late slot
             if (retaken := await pacer.retake("bot", "анна", slot_at, per_sender=1000, per_chat=4)) is None:
-                await pacer.wait("bot", "анна", per_sender=1000, per_chat=4)
+                await pacer.wait("bot", "анна", per_sender=1000, per_chat=4, given_up=slot_at)
             else:
                 assert on_time(retaken)
         sent["first"] = time.monotonic()
@@ -180,3 +180,48 @@ async def test_a_late_slot_is_moved_to_this_instant_only_when_nothing_was_taken_
     retaken = await pacer.retake("bot3", "дина", slot_at, per_sender=1000, per_chat=2)
     assert retaken is not None
     assert await waiting - retaken >= 0.5 * (1 + CHAT_SLACK) / 0.95 - LATE_S
+
+
+async def test_a_slot_given_up_does_not_hold_back_its_own_sends_fresh_one(pacer):
+    # The answer's slot came too late to use: its fresh slot is at once, not a chat's second
+    # (1.26 s) after the slot that was never sent at.
+    slot_at = await pacer.reserve_now("bot", "анна", per_sender=1000, per_chat=1)
+    assert slot_at is not None
+    started = time.monotonic()
+    await pacer.wait("bot", "анна", per_sender=1000, per_chat=1, given_up=slot_at)
+    assert time.monotonic() - started < 0.3
+    # That fresh slot was used: the chat's next message waits its second behind it.
+    started = time.monotonic()
+    await pacer.wait("bot", "анна", per_sender=1000, per_chat=1)
+    assert time.monotonic() - started >= 1 / 0.95 - LATE_S
+
+    # A slot the bot gave to another chat after the one given up is kept: the fresh one comes
+    # after it (the bot's fifth of a second), though the chat itself is free at once.
+    slot_at = await pacer.reserve_now("bot2", "вера", per_sender=5, per_chat=1)
+    assert slot_at is not None
+    await pacer.wait("bot2", "глеб", per_sender=5, per_chat=1)
+    glebs = time.monotonic()
+    await pacer.wait("bot2", "вера", per_sender=5, per_chat=1, given_up=slot_at)
+    assert 1 / (5 * 0.95) - LATE_S <= time.monotonic() - glebs < 0.6
+
+
+async def test_a_late_wake_up_takes_its_fresh_slot_at_once(monkeypatch):
+    """A wait that wakes up past its slot gives it up; the next slot is this instant, not one
+    interval after the slot nobody sent at."""
+    import types
+
+    import botcraft.channels.ratelimit as ratelimit
+
+    real_sleep = asyncio.sleep
+    stalls = [0.1]  # the first sleep overruns by a tenth of a second: a busy loop
+
+    async def sleep(seconds: float) -> None:
+        await real_sleep(seconds + (stalls.pop() if stalls else 0.0))
+
+    monkeypatch.setattr(ratelimit, "asyncio", types.SimpleNamespace(sleep=sleep))
+    pacer = SendPacer()
+    started = time.monotonic()
+    await pacer.wait("bot", "анна", per_sender=2, per_chat=1)  # the bot's slot of this instant
+    await pacer.wait("bot", "борис", per_sender=2, per_chat=1)  # its next, 0.53 s on, woken 0.1 s late
+    # Given up and taken again at once: about 0.63 s; behind the slot given up it was 1.05 s.
+    assert time.monotonic() - started < 2 / (2 * 0.95) - 0.1
