@@ -7,8 +7,9 @@ result and the job's completion are one write, so a job that finished has record
 Just before the request the answer is marked `sending` (dialogue.inbound.begin_send_in, or
 already as it was stored when its pacing slot was free: `Outgoing.slot_at`): a job killed
 in the middle of a send is not resent by its next attempt, which asks the owner to check
-instead. A customer gets an answer once; only a kill in the instant between that
-mark and the request leaving can lose one, and then the owner is told.
+instead. A customer gets an answer once; only a kill in the moment between that
+mark and the request leaving (a retake of a slot the store made late, a round trip, at most
+MAX_LATE of them) can lose one, and then the owner is told.
 """
 
 from __future__ import annotations
