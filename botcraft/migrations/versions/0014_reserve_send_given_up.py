@@ -7,8 +7,8 @@ A send that wakes up too late for its slot (a busy event loop) gives the slot up
 fresh one (ratelimit.Pacer.wait). botcraft_reserve_send() (0009) counted the slot given up as
 taken: the chat's next slot came a whole chat interval after it (1.26 s at one message a
 second), although nothing was sent at it, and each late wake-up added another. The
-2-second-model phase of bench/channels_e2e measured it on PostgreSQL: 403 of 1,000 answers
-waited, 2.4 s at the median (bench/README.md). The new `given_up` argument names that slot:
+2-second-model phase of bench/channels_e2e measured it on PostgreSQL: 403 of 1,100 answers
+(the warm-up's included) waited, 2.4 s at the median (bench/README.md). The new `given_up` argument names that slot:
 a sender or chat whose latest slot is still it (next_at is exactly given_up + interval, as
 the reservation stored it) is free now. Slots taken after it are kept as they are.
 """
