@@ -114,27 +114,25 @@ class SendPacer:
         self._next[chat] = start + _chat_interval(per_chat)
         return True, start
 
-    async def reserve_now(self, sender_key: str, chat_key: str, *, per_sender: float,
-                          per_chat: float) -> float | None:
+    def _take_now(self, sender_key: str, chat_key: str, per_sender: float, per_chat: float,
+                  given_up: float | None) -> float | None:
+        """The slot of this instant when the sender and the chat are both free now (a slot
+        given up and still their latest holds nothing back); None takes nothing."""
         now = time.time()
         chat = _chat(sender_key, chat_key)
-        if self._next.get(sender_key, 0.0) > now or self._next.get(chat, 0.0) > now:
+        if (self._free_at(sender_key, _interval(per_sender), given_up) > now
+                or self._free_at(chat, _chat_interval(per_chat), given_up) > now):
             return None
-        self._take(sender_key, chat, per_sender, per_chat, now, None)
+        self._take(sender_key, chat, per_sender, per_chat, now, given_up)
         return now
+
+    async def reserve_now(self, sender_key: str, chat_key: str, *, per_sender: float,
+                          per_chat: float) -> float | None:
+        return self._take_now(sender_key, chat_key, per_sender, per_chat, None)
 
     async def retake(self, sender_key: str, chat_key: str, slot_at: float, *, per_sender: float,
                      per_chat: float) -> float | None:
-        now = time.time()
-        chat = _chat(sender_key, chat_key)
-        sender_next, chat_next = self._next.get(sender_key, 0.0), self._next.get(chat, 0.0)
-        if sender_next > now and sender_next != slot_at + _interval(per_sender):
-            return None
-        if chat_next > now and chat_next != slot_at + _chat_interval(per_chat):
-            return None
-        self._next[sender_key] = now + _interval(per_sender)
-        self._next[chat] = now + _chat_interval(per_chat)
-        return now
+        return self._take_now(sender_key, chat_key, per_sender, per_chat, slot_at)
 
     async def wait(self, sender_key: str, chat_key: str, *, per_sender: float, per_chat: float,
                    given_up: float | None = None) -> None:
