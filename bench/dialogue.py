@@ -1,7 +1,7 @@
 """Issue 4: dialogue turns per second through the durable jobs, SQLite and PostgreSQL.
 
 - Throughput: N inbound Telegram messages (one per conversation) are stored as the webhook
-  stores them (`channels.inbound.store_events_in`: the event and its `channel_event` job),
+  stores them (`channels.inbound.StoreEvents`: the event and its `channel_event` job),
   then a WorkerPool drains them; the LLM is bench/fakellm.py (instant, real
   chat.completions protocol) in another process. Every turn does the real work: history,
   search over the agent's 300 knowledge chunks, prompt, the openai SDK call, the answer row,
@@ -61,10 +61,8 @@ def _fake_llm(delay: float = 0.0) -> tuple[subprocess.Popen[bytes], int]:
 
 
 async def _record(db: Any, agent: Any, start: int, n: int) -> float:
-    from functools import partial
-
     from botcraft.channels.events import EventKind, InboundEvent
-    from botcraft.channels.inbound import store_events_in
+    from botcraft.channels.inbound import EventBatch, StoreEvents
 
     texts = QUESTIONS + WORDS_RU
     t0 = time.perf_counter()
@@ -74,7 +72,7 @@ async def _record(db: Any, agent: Any, start: int, n: int) -> float:
                          customer_name=f"Клиент {i}", text=texts[i % len(texts)], message_id=str(i))
             for i in range(batch, min(batch + 200, start + n))
         ]
-        await db.run(partial(store_events_in, agent_id=agent.id, channel="telegram", events=events, raw=None))
+        await db.run(StoreEvents([EventBatch(agent.id, "telegram", events, raw=None)]))
     return time.perf_counter() - t0
 
 

@@ -13,6 +13,8 @@ COMMIT, one fsync for a burst of webhooks); through aiosqlite every statement co
 four hand-offs. On PostgreSQL the unit runs in its own transaction with `run_sync`, except
 units run with `share=True` (the webhooks' inserts of new events), which share one
 transaction with the others of this process waiting at the same moment, as on SQLite.
+Within a group, units of one `MergedUnit` class (the webhooks' `StoreEvents`) run as one:
+their rows in one multi-row statement instead of a statement per unit.
 
 SQLite needs two things PostgreSQL does not:
 - WAL mode, foreign keys and a busy timeout, set on every new connection;
@@ -29,7 +31,8 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, TypeVar
+from functools import partial
+from typing import Annotated, Any, Generic, TypeVar
 
 from annotated_types import Ge, Le
 from fastapi import Depends, Request
@@ -57,6 +60,46 @@ _SQLITE_PRAGMAS = (
     "PRAGMA busy_timeout=30000",
     "PRAGMA synchronous=NORMAL",
 )
+
+
+class MergedUnit(Generic[T]):
+    """A unit that runs merged with the others of its class waiting in the same group.
+
+    Two hundred webhooks at once are two hundred INSERTs of the same shape; merged, they are
+    one multi-row INSERT: one round trip to PostgreSQL instead of one per unit, one
+    statement's overhead in SQLAlchemy instead of one each. Units of one group were all
+    waiting at the same moment, none waits on another, so running a class's units together
+    (where the first of them stood) is as good an order as the one they arrived in.
+    Alone (a group of one, or a group retried unit by unit) a unit is a merge of one.
+    """
+
+    def __call__(self, connection: Connection) -> T:
+        return self.run_merged(connection, [self])[0]
+
+    @classmethod
+    def run_merged(cls, connection: Connection, units: list[Any]) -> list[T]:
+        """One result per unit, in their order; `units` are all of this class."""
+        raise NotImplementedError
+
+
+def run_units(connection: Connection, units: list[Unit[Any]]) -> list[Any]:
+    """Every unit's result, in order; MergedUnits run merged with the others of their class."""
+    by_class: dict[type, list[int]] = {}
+    for index, unit in enumerate(units):
+        if isinstance(unit, MergedUnit):
+            by_class.setdefault(type(unit), []).append(index)
+    results: list[Any] = [None] * len(units)
+    for index, unit in enumerate(units):
+        if not isinstance(unit, MergedUnit):
+            results[index] = unit(connection)
+            continue
+        positions = by_class.pop(type(unit), None)
+        if positions is None:
+            continue  # ran with the first of its class
+        merged = type(unit).run_merged(connection, [units[position] for position in positions])
+        for position, result in zip(positions, merged, strict=True):
+            results[position] = result
+    return results
 
 
 class Wakeup:
@@ -311,7 +354,7 @@ class _SharedWrites(_Grouped):
         if len(units) > 1:
             with contextlib.suppress(Exception):  # retried one by one below
                 async with self._engine.begin() as connection:
-                    results = await connection.run_sync(lambda sync: [unit(sync) for unit in units])
+                    results = await connection.run_sync(partial(run_units, units=units))
                 return [(True, result) for result in results]
         outcomes: list[tuple[bool, Any]] = []
         for unit in units:
@@ -375,7 +418,7 @@ class _SQLiteUnits(_Grouped):
         if len(units) > 1:
             try:
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
-                results = [unit(connection) for unit in units]
+                results = run_units(connection, units)
                 connection.commit()
                 return [(True, r) for r in results]
             except Exception:  # noqa: BLE001 - retried one by one below

@@ -1,9 +1,11 @@
 """One inbound message, from the webhook to the reply handed to the sender.
 
-1. `store_events()` (a webhook or the Telegram poller, before it answers 200): each parsed
-   event is stored with the platform's raw payload, deduplicated by its channel id
-   (`INSERT ... ON CONFLICT DO NOTHING RETURNING`), with its job, in one unit of
-   `Database.run`; concurrent webhooks share one transaction (group commit, `share=True`).
+1. `store_events()` (a webhook, before it answers 200; the Telegram poller calls
+   `store_batches_in()` in its own unit): each parsed event is stored with the platform's
+   raw payload, deduplicated by its channel id (`INSERT ... ON CONFLICT DO NOTHING
+   RETURNING`), with its job, in one unit of `Database.run`. Concurrent webhooks share one
+   transaction (group commit, `share=True`) and, their units being `StoreEvents`, one
+   multi-row INSERT of their events and one of their jobs.
 2. `process_event()`, the `channel_event` job, one per stored event:
    - ONE read: the event, its agent (with the channel settings) and its conversation, joined
      on the event's chat id (`dialogue.inbound.conversation_join`), then the history
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -36,12 +38,12 @@ from sqlalchemy.engine import Connection
 from botcraft.channels import outbound
 from botcraft.channels.events import EventKind, InboundEvent
 from botcraft.channels.manager import ChannelManager, context_for
-from botcraft.db import per_dialect
+from botcraft.db import MergedUnit, per_dialect
 from botcraft.dialogue import inbound as dialogue
 from botcraft.dialogue.failures import hand_over_failed
 from botcraft.dialogue.service import Inbound
 from botcraft.jobs.kinds import CHANNEL_EVENT, DELIVER_MESSAGE
-from botcraft.jobs.queue import ClaimedJob, enqueue, enqueue_in
+from botcraft.jobs.queue import ClaimedJob, enqueue, enqueue_many_in
 from botcraft.models import Agent, ChannelEvent, ChannelState, Message, table_of, utcnow
 from botcraft.runtime import Runtime
 
@@ -64,9 +66,18 @@ _EVENT_WITH_AGENT = (
 
 
 @per_dialect
-def _insert_event(insert: Any) -> Any:
+def _insert_events(insert: Any) -> Any:
+    # Executed with a list of rows: SQLAlchemy's "insertmanyvalues" makes it one multi-row
+    # INSERT; the rows returned are those inserted, matched to theirs by the unique key.
     return (insert(_EVENTS).on_conflict_do_nothing(index_elements=["agent_id", "channel", "event_id"])
-            .returning(_EVENTS.c.id))
+            .returning(_EVENTS.c.id, _EVENTS.c.agent_id, _EVENTS.c.channel, _EVENTS.c.event_id))
+
+
+_STATES = table_of(ChannelState)
+_TOUCH_CHANNEL = (update(_STATES)
+                  .where(_STATES.c.agent_id == bindparam("touched_agent"),
+                         _STATES.c.channel == bindparam("touched_channel"))
+                  .values(last_event_at=bindparam("at")))
 
 # A channel's "last event" time is kept to the second it is shown in, not written per event.
 _LAST_EVENT_EVERY_S = 5.0
@@ -111,40 +122,78 @@ class LastEventClock:
         return True
 
 
-def store_events_in(connection: Connection, agent_id: int, channel: str, events: list[InboundEvent], *,
-                    raw: dict[str, Any] | None, answer: bool = True, touch: bool = True) -> int:
-    """Store new events and their jobs (part of a unit); how many were new, not redeliveries.
+@dataclass(frozen=True, slots=True)
+class EventBatch:
+    """One agent's channel's events from one platform payload (`raw`), to be stored.
 
-    With `answer=False` (the owner stopped the channel) events are kept but not acted on.
+    With `answer=False` (the owner stopped the channel) events are kept but not acted on;
+    `touch` writes the channel's `last_event_at`.
+    """
+
+    agent_id: int
+    channel: str
+    events: list[InboundEvent]
+    raw: dict[str, Any] | None
+    answer: bool = True
+    touch: bool = True
+
+
+def store_batches_in(connection: Connection, batches: list[EventBatch]) -> list[int]:
+    """Store new events and their jobs (part of a unit); per batch, how many were new.
+
+    However many batches, at most three statements: one multi-row INSERT of the events (ON
+    CONFLICT DO NOTHING: a redelivery is stored already, answered already), one of their
+    jobs, one UPDATE of `last_event_at` when any batch touches it.
     """
     now = utcnow()
-    new = 0
-    for event in events:
-        row_id = connection.execute(_insert_event(connection), {
-            "agent_id": agent_id, "channel": channel, "event_id": event.event_id[:255], "kind": str(event.kind),
-            "payload": event_to_payload(event), "raw": raw, "received_at": now,
-        }).scalar()
-        if row_id is None:
-            continue  # a redelivery: stored already, answered already
-        new += 1
-        if answer and event.kind != EventKind.IGNORED:
-            enqueue_in(connection, CHANNEL_EVENT, {"event_row": row_id})
-    if events and touch:
-        connection.execute(
-            update(ChannelState).where(ChannelState.agent_id == agent_id, ChannelState.channel == channel)
-            .values(last_event_at=now)
-        )
+    rows = [{"agent_id": batch.agent_id, "channel": batch.channel, "event_id": event.event_id[:255],
+             "kind": str(event.kind), "payload": event_to_payload(event), "raw": batch.raw, "received_at": now}
+            for batch in batches for event in batch.events]
+    if not rows:
+        return [0] * len(batches)
+    stored = {(row.agent_id, row.channel, row.event_id): row.id
+              for row in connection.execute(_insert_events(connection), rows)}
+    new: list[int] = []
+    jobs: list[dict[str, Any]] = []
+    for batch in batches:
+        count = 0
+        for event in batch.events:
+            # pop: the same event twice in these batches (delivered twice at once) is new once
+            row_id = stored.pop((batch.agent_id, batch.channel, event.event_id[:255]), None)
+            if row_id is None:
+                continue
+            count += 1
+            if batch.answer and event.kind != EventKind.IGNORED:
+                jobs.append({"event_row": row_id})
+        new.append(count)
+    enqueue_many_in(connection, CHANNEL_EVENT, jobs)
+    for agent_id, channel in sorted({(b.agent_id, b.channel) for b in batches if b.touch and b.events}):
+        connection.execute(_TOUCH_CHANNEL, {"touched_agent": agent_id, "touched_channel": channel, "at": now})
     return new
 
 
-async def store_events(runtime: Runtime, agent_id: int, channel: str, events: list[InboundEvent], *,
-                       raw: dict[str, Any] | None, answer: bool = True) -> int:
-    """store_events_in() as its own unit; wakes this process's workers once it is committed."""
-    if not events:
+@dataclass(frozen=True, slots=True)
+class StoreEvents(MergedUnit[int]):
+    """A webhook's batches as a unit: webhooks waiting at the same moment store as one."""
+
+    batches: list[EventBatch]
+
+    @classmethod
+    def run_merged(cls, connection: Connection, units: list[StoreEvents]) -> list[int]:
+        counts = iter(store_batches_in(connection, [batch for unit in units for batch in unit.batches]))
+        return [sum(next(counts) for _ in unit.batches) for unit in units]
+
+
+async def store_events(runtime: Runtime, batches: list[EventBatch]) -> int:
+    """The batches as their own unit (shared with concurrent webhooks'); wakes this process's
+    workers once it is committed. How many events were new."""
+    batches = [batch for batch in batches if batch.events]
+    if not batches:
         return 0
-    touch = runtime.last_event.due(agent_id, channel, time.monotonic())
-    new = await runtime.db.run(partial(store_events_in, agent_id=agent_id, channel=channel, events=events,
-                                       raw=raw, answer=answer, touch=touch), share=True)
+    now = time.monotonic()
+    batches = [replace(batch, touch=runtime.last_event.due(batch.agent_id, batch.channel, now))
+               for batch in batches]
+    new = await runtime.db.run(StoreEvents(batches), share=True)
     if new:
         runtime.db.wakeup.notify()
     return new

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -65,14 +65,24 @@ def enqueue(
     return job
 
 
+def _job_row(kind: str, payload: dict[str, Any], now: datetime, *, max_attempts: int = 5,
+             delay_seconds: float = 0) -> dict[str, Any]:
+    return {"kind": kind, "payload": payload, "status": QUEUED, "attempts": 0, "max_attempts": max_attempts,
+            "run_at": now + timedelta(seconds=delay_seconds), "created_at": now}
+
+
 def enqueue_in(connection: Connection, kind: str, payload: dict[str, Any], *, max_attempts: int = 5,
                delay_seconds: float = 0) -> None:
     """enqueue() for a unit of `Database.run`: one INSERT; the caller wakes the workers after it."""
-    now = utcnow()
-    connection.execute(_INSERT_JOB, {
-        "kind": kind, "payload": payload, "status": QUEUED, "attempts": 0, "max_attempts": max_attempts,
-        "run_at": now + timedelta(seconds=delay_seconds), "created_at": now,
-    })
+    connection.execute(_INSERT_JOB, _job_row(kind, payload, utcnow(), max_attempts=max_attempts,
+                                             delay_seconds=delay_seconds))
+
+
+def enqueue_many_in(connection: Connection, kind: str, payloads: list[dict[str, Any]]) -> None:
+    """enqueue_in() for many jobs of one kind at once: one executemany (nothing for none)."""
+    if payloads:
+        now = utcnow()
+        connection.execute(_INSERT_JOB, [_job_row(kind, payload, now) for payload in payloads])
 
 
 class LeaseLost(Exception):

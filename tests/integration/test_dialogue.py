@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from botcraft.channels.events import EventKind, InboundEvent
-from botcraft.channels.inbound import store_events
+from botcraft.channels.inbound import EventBatch, store_events
 from botcraft.dialogue.service import Inbound, record_inbound
 from botcraft.models import Agent, ChannelEvent, Job, Message
 from tests import docgen
@@ -184,7 +184,7 @@ async def _customer_says(app, agent_id: int, chat_id: str, text: str, message_id
                                                "chat": {"id": int(chat_id), "type": "private"}}}
     event = InboundEvent(channel="telegram", kind=EventKind.MESSAGE, event_id=f"update:{update_id}",
                          chat_id=chat_id, customer_name=name, text=text, message_id=message_id)
-    return await store_events(app.state.runtime, agent_id, "telegram", [event], raw=raw)
+    return await store_events(app.state.runtime, [EventBatch(agent_id, "telegram", [event], raw=raw)])
 
 
 async def test_owner_takes_over_and_replies(client, shop, app):

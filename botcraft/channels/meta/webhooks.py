@@ -8,7 +8,6 @@ names no connected agent is logged and still answered 200, so Meta does not retr
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -16,10 +15,9 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
-from sqlalchemy.engine import Connection
 
 from botcraft.channels.events import InboundEvent
-from botcraft.channels.inbound import store_events_in
+from botcraft.channels.inbound import EventBatch, store_events
 from botcraft.channels.meta.signature import (
     SIGNATURE_HEADER,
     SignatureResult,
@@ -69,25 +67,16 @@ async def _ingest(request: Request, db: Database, channel_name: str, secrets_of:
     by_route: dict[str, list[InboundEvent]] = defaultdict(list)
     for event in events:
         by_route[event.route_key or ""].append(event)
-    routed: list[tuple[int, bool, list[InboundEvent]]] = []
+    body = payload if isinstance(payload, dict) else None
+    batches: list[EventBatch] = []
     for route_key, group in by_route.items():
         route = await runtime.channels.routes.by_route_key.lookup(db, channel_name, route_key) if route_key else None
         if route is None:
             log.warning("webhook_unrouted", channel=channel_name, route_key=route_key, events=len(group))
             continue
-        routed.append((route[0], route[1], group))
-    if routed:
-        body = payload if isinstance(payload, dict) else None
-        now = time.monotonic()
-        touch = {agent_id: runtime.last_event.due(agent_id, channel_name, now) for agent_id, _, _ in routed}
-
-        def unit(connection: Connection) -> int:
-            return sum(store_events_in(connection, agent_id, channel_name, group, raw=body, answer=enabled,
-                                       touch=touch[agent_id])
-                       for agent_id, enabled, group in routed)
-
-        if await db.run(unit, share=True):
-            runtime.db.wakeup.notify()
+        agent_id, enabled = route
+        batches.append(EventBatch(agent_id, channel_name, group, raw=body, answer=enabled))
+    await store_events(runtime, batches)
     return JSONResponse({"ok": True})
 
 

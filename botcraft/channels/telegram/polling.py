@@ -29,7 +29,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Connection
 
 from botcraft.backoff import backoff_seconds
-from botcraft.channels.inbound import store_events_in
+from botcraft.channels.inbound import EventBatch, store_batches_in
 from botcraft.channels.manager import ChannelManager, context_for
 from botcraft.channels.telegram.channel import ALLOWED_UPDATES, TelegramChannel
 from botcraft.models import Agent, ChannelState, utcnow
@@ -158,8 +158,8 @@ class PollingSupervisor:
         offset = max(u.update_id for u in updates) + 1
 
         def unit(connection: Connection) -> int:
-            new = sum(store_events_in(connection, agent_id, "telegram", events, raw=raw, touch=False)
-                      for raw, events in parsed)
+            new = sum(store_batches_in(connection, [EventBatch(agent_id, "telegram", events, raw=raw, touch=False)
+                                                    for raw, events in parsed]))
             connection.execute(update(ChannelState).where(ChannelState.id == state_id)
                                .values(polling_offset=offset, last_error=None, last_event_at=utcnow()))
             return new

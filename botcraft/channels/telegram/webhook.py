@@ -7,7 +7,7 @@ import hmac
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from botcraft.channels.inbound import store_events
+from botcraft.channels.inbound import EventBatch, store_events
 from botcraft.channels.telegram.channel import WEBHOOK_PATH, secret_hash
 from botcraft.channels.telegram.parse import MissingUpdateIdError
 from botcraft.channels.telegram.platform_bot import platform_secret
@@ -50,5 +50,5 @@ async def telegram_webhook(request: Request, db: DatabaseDep) -> JSONResponse:
     except MissingUpdateIdError as exc:
         # Telegram itself never sends this; whoever did gets told what is wrong, not a 500.
         raise AppError(N_("Not a Telegram update: {reason}.").format(reason=exc), code="invalid_update") from exc
-    await store_events(runtime, agent_id, "telegram", events, raw=payload, answer=enabled)
+    await store_events(runtime, [EventBatch(agent_id, "telegram", events, raw=payload, answer=enabled)])
     return JSONResponse({"ok": True})
