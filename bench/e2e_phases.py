@@ -4,8 +4,8 @@
 
 Starts the same fakes, server and knowledge as `python -m bench channels_e2e`, runs its
 warm-up and then the named phases (throughput, paced, slow_model) with its own `_phase`,
-and prints one line of figures a phase; BENCH_COUNTERS_SQL=1 adds the statements of each
-phase, per answer, by their first words. No peer and no result file: run it in a worktree
+and prints one line of figures a phase (the webhooks' acknowledgements among them);
+BENCH_COUNTERS_SQL=1 adds the statements of each phase, per answer, by their first words. No peer and no result file: run it in a worktree
 of each commit, alternately, and compare the lines (bench/README.md reports such pairs).
 BENCH_E2E_UPDATES sets the throughput phase's updates, as for channels_e2e.
 """
@@ -64,6 +64,8 @@ def main(kind: str, phases: list[str]) -> None:
                     line = {k: figures[k] for k in ("answered", "seconds_first_post_to_last_answer", "answers_per_s",
                                                     "server_cpu_ms_per_answer", "statements_per_answer",
                                                     "postgresql_statements_per_answer")}
+                    line["acks_per_s"] = figures["ingress"]["acknowledged_per_s"]
+                    line["ack_p50_ms"] = figures["ingress"]["ack_latency"]["p50_ms"]
                     print(name, json.dumps(line), flush=True)
                     for count, text in sorted(((v - before.get(k, 0), k) for k, v in after.items()), reverse=True):
                         if count >= 0.05 * figures["answered"]:
