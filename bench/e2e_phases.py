@@ -5,8 +5,9 @@
 Starts the same fakes, server and knowledge as `python -m bench channels_e2e`, runs its
 warm-up and then the named phases (throughput, paced, slow_model) with its own `_phase`,
 and prints one line of figures a phase (the webhooks' acknowledgements among them);
-BENCH_COUNTERS_SQL=1 adds the statements of each phase, per answer, by their first words. No peer and no result file: run it in a worktree
-of each commit, alternately, and compare the lines (bench/README.md reports such pairs).
+BENCH_COUNTERS_SQL=1 adds the statements of each phase, per answer, by their first words.
+No peer and no result file: run it in a worktree of each commit, alternately, and compare
+the lines (bench/README.md reports such pairs).
 BENCH_E2E_UPDATES sets the throughput phase's updates, as for channels_e2e.
 """
 
