@@ -96,7 +96,16 @@ class Delay:
     then: Reply | Error | None = None
 
 
-Behaviour = Reply | Error | Delay
+@dataclass
+class Page:
+    """A 200 that is not the API's answer: a web page, or JSON of another shape, at the URL
+    (a base URL pointing at a site or a proxy's landing page instead of the model server)."""
+
+    body: str
+    content_type: str = "text/html; charset=utf-8"
+
+
+Behaviour = Reply | Error | Delay | Page
 
 
 @dataclass
@@ -383,6 +392,8 @@ class OpenAIFake(FakeService):
             behaviour = behaviour.then or self.default_reply
         if isinstance(behaviour, Error):
             return _error_response(behaviour)
+        if isinstance(behaviour, Page):
+            return Response(behaviour.body, media_type=behaviour.content_type)
         return await self._answer(behaviour, body)
 
     async def _answer(self, reply: Reply, body: dict) -> Response:

@@ -15,7 +15,7 @@ from botcraft.llm import (
     OpenAICompatProvider,
     TextDelta,
 )
-from tests.fakes.openai_fake import Delay, OpenAIFake, Reply
+from tests.fakes.openai_fake import Delay, OpenAIFake, Page, Reply
 
 KEY = "sk-test-botcraft-0123456789"
 PASSAGE = "Доставка по Санкт-Петербургу — 300 ₽, бесплатно от 2000 ₽."
@@ -60,6 +60,22 @@ async def test_complete_returns_text_and_usage(ai):
     assert req.json["temperature"] == 0.2
     assert PASSAGE in req.prompt_text
     assert "stream" not in req.json
+
+
+@pytest.mark.parametrize("page", [
+    Page("<html><body><h1>Добро пожаловать на наш сайт</h1></body></html>"),
+    Page('{"status": "ok", "message": "Сервис работает"}', content_type="application/json"),
+    Page('{"choices": [], "model": "gpt-4o-mini"}', content_type="application/json"),
+])
+async def test_a_200_that_is_not_a_completion_is_an_invalid_response(ai, page):
+    ai.enqueue(page)
+
+    with pytest.raises(LLMError) as caught:
+        await provider(ai).complete(MESSAGES)
+
+    assert caught.value.code == "invalid_response"
+    assert not caught.value.retryable
+    assert len(ai.chat_requests) == 1  # the same page would come back: no retry
 
 
 async def test_stream_assembles_text_and_reports_usage(ai):
