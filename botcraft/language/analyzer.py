@@ -52,6 +52,12 @@ _CACHE_MAX = 200_000
 # reading the old dict keeps its entries.
 _cache: dict[str, str] = {}
 
+# A customer's words repeat from message to message, and a dictionary parse costs tens of
+# microseconds each: part_of_speech, lemma and the misspelt question word's fuzzy match were
+# ~10% of the serving process's event loop in bench/channels_e2e (py-spy). All three are pure
+# functions of the word.
+_WORDS_REMEMBERED = 20_000
+
 
 def analyze(text: str) -> list[str]:
     """Index/query terms of `text`, in order (a token can give several terms)."""
@@ -80,6 +86,7 @@ def is_stopword(term: str) -> bool:
     return term in _STOPWORDS
 
 
+@functools.lru_cache(maxsize=_WORDS_REMEMBERED)
 def is_misspelt_question_word(word: str) -> bool:
     """"сколко", "пожалуста": a question word off by one letter (never a word the dictionary knows)."""
     from rapidfuzz.distance import DamerauLevenshtein
@@ -178,12 +185,6 @@ def _russian_terms(word: str) -> list[str]:
         return [stem]
     lemma_stem = _RUSSIAN.stemWord(_MORPH.parse(word)[0].normal_form.replace("ё", "е"))
     return [stem] if lemma_stem == stem else [stem, lemma_stem]
-
-
-# A customer's words repeat from message to message, and a dictionary parse costs tens of
-# microseconds each: part_of_speech and lemma were ~8% of the serving process's event loop in
-# bench/channels_e2e (py-spy). Both are pure functions of the word.
-_WORDS_REMEMBERED = 20_000
 
 
 @functools.lru_cache(maxsize=_WORDS_REMEMBERED)
