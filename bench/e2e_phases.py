@@ -4,7 +4,8 @@
 
 Starts the same fakes, server and knowledge as `python -m bench channels_e2e`, runs its
 warm-up and then the named phases (throughput, paced, slow_model) with its own `_phase`,
-and prints one line of figures a phase (the webhooks' acknowledgements among them);
+and prints one line of figures a phase (the webhooks' acknowledgements and the serving
+process's peak RSS so far among them);
 BENCH_COUNTERS_SQL=1 adds the statements of each phase, per answer, by their first words.
 No peer and no result file: run it in a worktree of each commit, alternately, and compare
 the lines (bench/README.md reports such pairs).
@@ -26,6 +27,13 @@ from bench.common import postgres, shutdown_postgres
 def _sql(target: e2e.Target) -> dict[str, int]:
     tallies: dict[str, int] = json.loads(target.counters_path.read_text()).get("sql", {})
     return tallies
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """The serving process's peak resident set since it started (the kernel's VmHWM)."""
+    with open(f"/proc/{pid}/status") as status:
+        kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    return round(kb / 1024, 1)
 
 
 def _run_phase(name: str, target: e2e.Target, tg: Any, ids: e2e.Chats, llm_port: int) -> dict[str, Any]:
@@ -67,6 +75,7 @@ def main(kind: str, phases: list[str]) -> None:
                                                     "postgresql_statements_per_answer")}
                     line["acks_per_s"] = figures["ingress"]["acknowledged_per_s"]
                     line["ack_p50_ms"] = figures["ingress"]["ack_latency"]["p50_ms"]
+                    line["peak_rss_mb_so_far"] = _peak_rss_mb(target.process.pid)
                     print(name, json.dumps(line), flush=True)
                     for count, text in sorted(((v - before.get(k, 0), k) for k, v in after.items()), reverse=True):
                         if count >= 0.05 * figures["answered"]:
