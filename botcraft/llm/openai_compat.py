@@ -241,19 +241,21 @@ class OpenAICompatProvider(LLMProvider):
     def _to_completion(self, response: object) -> Completion:
         """The completion in a chat.completion object (parsed JSON)."""
         choices = response.get("choices") if isinstance(response, dict) else None
-        if not choices or not isinstance(choices, list) or not isinstance(choices[0], dict):
+        if not isinstance(response, dict) or not isinstance(choices, list) or not choices \
+                or not isinstance(choices[0], dict):
             raise LLMError("the model returned no choices", code="invalid_response")
         choice = choices[0]
         message = choice.get("message")
         content = message.get("content") if isinstance(message, dict) else None
-        usage = response.get("usage") if isinstance(response, dict) else None
-        usage = usage if isinstance(usage, dict) else {}
+        usage = response.get("usage")
+        counts = usage if isinstance(usage, dict) else {}
+        reason = choice.get("finish_reason")
         return Completion(
             text=content if isinstance(content, str) else "",
-            prompt_tokens=_count(usage.get("prompt_tokens")),
-            completion_tokens=_count(usage.get("completion_tokens")),
+            prompt_tokens=_count(counts.get("prompt_tokens")),
+            completion_tokens=_count(counts.get("completion_tokens")),
             model=str(response.get("model") or self.model),
-            finish_reason=reason if isinstance(reason := choice.get("finish_reason"), str) else None,
+            finish_reason=reason if isinstance(reason, str) else None,
         )
 
     def _attempt_timeout(self, deadline: float, attempt: int) -> openai.Timeout:
