@@ -71,16 +71,20 @@ def _commit() -> str | None:
     return f"{head}{'+dirty' if dirty else ''}" if head else None
 
 
-def peak_rss_mb() -> float:
-    """This process's peak RSS since it started its program (VmHWM). ru_maxrss is not that
-    after a fork and exec: Linux carries the parent's peak over into the child's."""
+def peak_rss_mb(pid: int | None = None) -> float:
+    """A process's peak RSS since it started its program (VmHWM): this one's, or `pid`'s.
+    ru_maxrss is not that after a fork and exec: Linux carries the parent's peak over into
+    the child's."""
     try:
-        with open("/proc/self/status") as status:
+        with open(f"/proc/{pid or 'self'}/status") as status:
             for line in status:
                 if line.startswith("VmHWM:"):
                     return round(int(line.split()[1]) / 1024, 1)
     except OSError:
-        pass
+        if pid is not None:
+            raise
+    if pid is not None:
+        raise LookupError(f"no VmHWM for process {pid}")
     import resource
 
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KB on Linux

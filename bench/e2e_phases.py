@@ -21,19 +21,12 @@ import sys
 from typing import Any
 
 from bench import channels_e2e as e2e
-from bench.common import postgres, shutdown_postgres
+from bench.common import peak_rss_mb, postgres, shutdown_postgres
 
 
 def _sql(target: e2e.Target) -> dict[str, int]:
     tallies: dict[str, int] = json.loads(target.counters_path.read_text()).get("sql", {})
     return tallies
-
-
-def _peak_rss_mb(pid: int) -> float:
-    """The serving process's peak resident set since it started (the kernel's VmHWM)."""
-    with open(f"/proc/{pid}/status") as status:
-        kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-    return round(kb / 1024, 1)
 
 
 def _run_phase(name: str, target: e2e.Target, tg: Any, ids: e2e.Chats, llm_port: int) -> dict[str, Any]:
@@ -75,7 +68,7 @@ def main(kind: str, phases: list[str]) -> None:
                                                     "postgresql_statements_per_answer")}
                     line["acks_per_s"] = figures["ingress"]["acknowledged_per_s"]
                     line["ack_p50_ms"] = figures["ingress"]["ack_latency"]["p50_ms"]
-                    line["peak_rss_mb_so_far"] = _peak_rss_mb(target.process.pid)
+                    line["peak_rss_mb_so_far"] = peak_rss_mb(target.process.pid)
                     print(name, json.dumps(line), flush=True)
                     for count, text in sorted(((v - before.get(k, 0), k) for k, v in after.items()), reverse=True):
                         if count >= 0.05 * figures["answered"]:
