@@ -26,7 +26,7 @@ from botcraft.config import Settings, get_settings
 from botcraft.db import Database
 from botcraft.dialogue.router import router as dialogue_router
 from botcraft.errors import CatchAllMiddleware, install_error_handlers
-from botcraft.heap import freeze_startup_heap
+from botcraft.heap import freeze_startup_heap, tune_malloc
 from botcraft.knowledge.health import embeddings_health
 from botcraft.knowledge.router import router as knowledge_router
 from botcraft.knowledge.upload import upload_too_large
@@ -173,6 +173,8 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
 
 
 def serve_app() -> FastAPI:
-    """create_app() for `botcraft serve`, the one app of its process: once started, its heap is
-    frozen out of the garbage collector's full passes (botcraft.heap)."""
+    """create_app() for `botcraft serve`, the one app of its process: malloc is told to keep
+    less before any thread starts, and once started its heap is frozen out of the garbage
+    collector's full passes (botcraft.heap)."""
+    tune_malloc()
     return create_app(freeze_heap=True)

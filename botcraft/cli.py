@@ -53,11 +53,12 @@ def _worker(args: argparse.Namespace) -> None:
 
     from botcraft import migrate
     from botcraft.db import Database
-    from botcraft.heap import freeze_startup_heap
+    from botcraft.heap import freeze_startup_heap, tune_malloc
     from botcraft.logs import configure_logging
     from botcraft.runtime import Runtime
     from botcraft.services import Background
 
+    tune_malloc()  # before the database driver and the executor start their threads
     settings = get_settings()
     configure_logging(json_logs=settings.is_production, level=settings.log_level)
 
