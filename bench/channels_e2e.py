@@ -77,7 +77,7 @@ ANSWER_DEADLINE_S = 150  # after the last post, answers that take longer are cou
 SETTLE_S = 1.0  # after the last expected answer, wait this long for (duplicate) stragglers
 TIMEOUT_S = 60
 WORKERS = 1
-WORKER_CONCURRENCY = 256
+WORKER_CONCURRENCY = 512  # the default (botcraft/config.py)
 RATE_PER_BOT = 100_000
 KNOWLEDGE_CHUNKS = 300
 

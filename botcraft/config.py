@@ -129,7 +129,7 @@ class Settings(BaseSettings):
     workers_in_serve: int = Field(1, alias="WORKERS_IN_SERVE")
     # Jobs in flight per worker loop. Turns mostly wait on the LLM, so many fit; CPU-heavy
     # document parsing has its own limit (PARSER_PROCESSES).
-    worker_concurrency: int = Field(256, alias="WORKER_CONCURRENCY")
+    worker_concurrency: int = Field(512, alias="WORKER_CONCURRENCY")
     telegram_polling: bool = Field(True, alias="TELEGRAM_POLLING")
     telegram_poll_timeout: int = Field(25, alias="TELEGRAM_POLL_TIMEOUT")
     job_lease_seconds: int = Field(60, alias="JOB_LEASE_SECONDS")

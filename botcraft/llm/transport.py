@@ -3,7 +3,7 @@ owner's own server, public addresses only (botcraft.netguard).
 
 Not httpx2's own pool: httpcore2 walks every connection it holds on each request and each
 response (to find a free one, to drop the expired), so with a slow model and
-WORKER_CONCURRENCY (256) turns waiting on it, the walks grew with the square of the calls in
+WORKER_CONCURRENCY (512) turns waiting on it, the walks grew with the square of the calls in
 flight and were a tenth of an answer's CPU. aiohttp's connector hands out a kept connection
 without a walk. The transport is the one `openai.DefaultAioHttpClient` uses; it is built
 here because that client offers no way to give its connector a resolver.
@@ -24,8 +24,8 @@ from openai._vendor.httpx_aiohttp.transport import AiohttpTransport
 from botcraft.netguard import literal_address, public_addresses
 
 # Every connection that may be open at once is kept alive (the SDK keeps 100 of its 1,000):
-# with a slow model and 256 turns waiting on it, the other 156 calls each opened a
-# connection and closed it again. Idle ones still close after 5 s.
+# with a slow model and hundreds of turns waiting on it, every call beyond those 100 opened
+# a connection and closed it again. Idle ones still close after 5 s.
 POOL = httpx2.Limits(max_connections=1000, max_keepalive_connections=1000, keepalive_expiry=5.0)
 
 

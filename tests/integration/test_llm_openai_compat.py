@@ -17,6 +17,8 @@ from botcraft.llm import (
 )
 from tests.fakes.openai_fake import Delay, OpenAIFake, Page, Reply
 
+pytestmark = pytest.mark.usefixtures("closes_llm_clients")
+
 KEY = "sk-test-botcraft-0123456789"
 PASSAGE = "Доставка по Санкт-Петербургу — 300 ₽, бесплатно от 2000 ₽."
 MESSAGES = [
@@ -194,7 +196,7 @@ async def test_clients_are_shared_per_url_and_key(ai):
 
 
 async def test_a_busy_hour_opens_no_new_connection_to_the_model(ai):
-    # 150 customers wait on a slow model at once (WORKER_CONCURRENCY lets 256 turns run), then
+    # 150 customers wait on a slow model at once (WORKER_CONCURRENCY lets 512 turns run), then
     # 150 more: the second wave goes over the connections of the first. The SDK's own pool
     # kept 100 of them alive, and each of the other 50 calls paid for a new connection.
     async def wave() -> set[int | None]:
