@@ -71,6 +71,12 @@ def _scrub_processor(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> M
 class _ScrubFilter(logging.Filter):
     """For records that bypass structlog (uvicorn, httpx, aiogram, asyncpg)."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        # Held here: a record logged while the interpreter exits (an unclosed client's
+        # __del__) finds the module's globals already cleared.
+        self._scrub = scrub_text
+
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args:
             try:
@@ -79,7 +85,7 @@ class _ScrubFilter(logging.Filter):
             except (TypeError, ValueError):
                 pass
         if isinstance(record.msg, str):
-            record.msg = scrub_text(record.msg)
+            record.msg = self._scrub(record.msg)
         return True
 
 

@@ -124,6 +124,16 @@ async def app(settings: Settings) -> AsyncIterator[object]:
 
 
 @pytest.fixture
+async def closes_llm_clients() -> AsyncIterator[None]:
+    """For tests that call a model without the app: its shutdown would close the shared
+    clients of the loop (botcraft.llm.aclose_clients), left open they warn when collected."""
+    yield
+    from botcraft.llm import aclose_clients
+
+    await aclose_clients()
+
+
+@pytest.fixture
 async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:

@@ -12,6 +12,8 @@ from botcraft.netguard import BlockedAddress, public_addresses, url_problem
 from tests.fakes.openai_fake import OpenAIFake
 from tests.helpers import create_agent, sign_up
 
+pytestmark = pytest.mark.usefixtures("closes_llm_clients")
+
 PLATFORM_KEY = "sk-platform-secret-0123456789"
 
 
