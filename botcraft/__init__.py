@@ -15,3 +15,8 @@ _os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from botcraft import aiogram_deferred as _aiogram_deferred  # noqa: E402
 
 _aiogram_deferred.install()
+
+# Before anything imports structlog, httpx or mako: see botcraft/dev_extras.py.
+from botcraft import dev_extras as _dev_extras  # noqa: E402
+
+_dev_extras.import_probing_libraries()
