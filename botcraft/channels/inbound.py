@@ -8,7 +8,7 @@
    multi-row INSERT of their events and one of their jobs.
 2. `process_event()`, the `channel_event` job, one per stored event:
    - ONE read: the event, its agent (with the channel settings) and its conversation, joined
-     on the event's chat id (`dialogue.inbound.conversation_join`), then the history
+     on the chat id the job carries (`dialogue.inbound.conversation_join`), then the history
      (`dialogue.inbound.load_conversation`);
    - a delivery status or a block goes to dialogue (`apply_status`, `set_blocked`);
    - a message: the platform is acknowledged (callback answered), then
@@ -55,14 +55,22 @@ _EVENTS = table_of(ChannelEvent)
 _AGENTS = table_of(Agent)
 _AGENT_COLUMNS = tuple(_AGENTS.columns)
 # The hot path's statements, built once (db.per_dialect says why).
+# The conversation is found by the chat id its job carries, not by one read from the stored
+# event's JSON: PostgreSQL's `payload ->> 'chat_id'` parses the whole payload, fails on a
+# "\u0000" anywhere in it (a customer's text), and a plan made while the table was small
+# (before autovacuum's ANALYZE saw it grow) evaluated it for every conversation of the agent:
+# 10-23 ms of the database's CPU per message at 2,000 conversations (auto_explain,
+# bench.e2e_phases).
 _CONVERSATIONS, _CONVERSATION_ON, _CONVERSATION_COLUMNS = dialogue.conversation_join(
-    _EVENTS.c.agent_id, _EVENTS.c.channel, _EVENTS.c.payload["chat_id"].as_string())
+    _EVENTS.c.agent_id, _EVENTS.c.channel, bindparam("chat_id"))
 _EVENT_WITH_AGENT = (
     select(_EVENTS.c.channel, _EVENTS.c.payload, *_AGENT_COLUMNS, *_CONVERSATION_COLUMNS)
     .join(_AGENTS, _AGENTS.c.id == _EVENTS.c.agent_id)
     .outerjoin(_CONVERSATIONS, _CONVERSATION_ON)
     .where(_EVENTS.c.id == bindparam("row_id"))
 )
+# A job queued before its payload carried the chat id (an upgrade with jobs waiting).
+_EVENT_PAYLOAD = select(_EVENTS.c.payload).where(_EVENTS.c.id == bindparam("row_id"))
 
 
 @per_dialect
@@ -164,7 +172,7 @@ def store_batches_in(connection: Connection, batches: list[EventBatch]) -> list[
                 continue
             count += 1
             if batch.answer and event.kind != EventKind.IGNORED:
-                jobs.append({"event_row": row_id})
+                jobs.append({"event_row": row_id, "chat_id": event.chat_id})
         new.append(count)
     enqueue_many_in(connection, CHANNEL_EVENT, jobs)
     for agent_id, channel in sorted({(b.agent_id, b.channel) for b in batches if b.touch and b.events}):
@@ -202,10 +210,16 @@ async def store_events(runtime: Runtime, batches: list[EventBatch]) -> int:
 # ------------------------------------------------------------------ 2. the job
 
 
-def _load(connection: Connection, manager: ChannelManager, row_id: int, attempt: int
+def _load(connection: Connection, manager: ChannelManager, job: dict[str, Any], attempt: int
           ) -> tuple[Agent, str, InboundEvent, dialogue.ConversationState | None] | None:
     """The one read: the event, its agent and, for a message, the conversation and history."""
-    row = connection.execute(_EVENT_WITH_AGENT, {"row_id": row_id}).first()
+    row_id = int(job["event_row"])
+    if "chat_id" in job:
+        chat_id = job["chat_id"]
+    else:
+        payload = connection.execute(_EVENT_PAYLOAD, {"row_id": row_id}).scalar()
+        chat_id = payload.get("chat_id") if payload else None
+    row = connection.execute(_EVENT_WITH_AGENT, {"row_id": row_id, "chat_id": chat_id}).first()
     if row is None:
         return None
     mapping = row._mapping
@@ -222,8 +236,7 @@ def _load(connection: Connection, manager: ChannelManager, row_id: int, attempt:
 async def hand_over_dead_event(runtime: Runtime, payload: dict[str, Any], error: str) -> None:
     """The event's job died: the customer gets the polite hand-over and the owner a flag; an
     answer that was stored but never sent shows as failed."""
-    loaded = await runtime.db.run(
-        partial(_load, manager=runtime.channels, row_id=int(payload["event_row"]), attempt=1), write=False)
+    loaded = await runtime.db.run(partial(_load, manager=runtime.channels, job=payload, attempt=1), write=False)
     if loaded is None:
         return
     agent, channel_name, event, _ = loaded
@@ -256,7 +269,7 @@ def _message_key(manager: ChannelManager, channel: str, event: InboundEvent) -> 
 
 async def process_event(runtime: Runtime, job: ClaimedJob) -> None:
     loaded = await runtime.db.run(
-        partial(_load, manager=runtime.channels, row_id=int(job.payload["event_row"]), attempt=job.attempts),
+        partial(_load, manager=runtime.channels, job=job.payload, attempt=job.attempts),
         write=False,
     )
     if loaded is None:

@@ -303,16 +303,23 @@ async def test_a_message_that_cannot_be_processed_is_handed_over_not_lost(client
 
 
 async def test_a_message_with_a_nul_character_is_stored_and_answered(client, shop, meta, whatsapp):
-    """PostgreSQL cannot store NUL in text; a customer who sends one still gets an answer."""
+    """PostgreSQL cannot store NUL in text; a customer who sends one still gets an answer, in a
+    new conversation and in one that has begun (its look-up once read the stored event's JSON)."""
     headers, agent_id = shop
-    body = wa_text(whatsapp, "79165550002", "Сколько стоит маникюр?\u0000", "wamid.NUL")
-    assert (await post_signed(client, "/webhook/whatsapp", body, WA_SECRET)).status_code == 200
-    sent = await until(lambda: _sends(meta, whatsapp), timeout=30)
-    assert sent[0]["to"] == "79165550002" and "передал" not in sent[0]["text"]
+    for n, text in enumerate(["Сколько стоит маникюр?\u0000", "А женская\u0000 стрижка сколько стоит?"], start=1):
+        body = wa_text(whatsapp, "79165550002", text, f"wamid.NUL{n}")
+        assert (await post_signed(client, "/webhook/whatsapp", body, WA_SECRET)).status_code == 200
+
+        async def answered(n=n):
+            sends = await _sends(meta, whatsapp)
+            return sends if len(sends) >= n else None
+
+        sent = await until(answered, timeout=30)
+        assert sent[n - 1]["to"] == "79165550002" and "передал" not in sent[n - 1]["text"]
     conversations = (await client.get(f"/api/agents/{agent_id}/conversations", headers=headers)).json()
     [conversation] = [c for c in conversations["items"] if c["external_chat_id"] == "79165550002"]
     messages = (await client.get(f"/api/conversations/{conversation['id']}/messages", headers=headers)).json()
-    assert [m["text"] for m in messages if m["direction"] == "in"] == ["Сколько стоит маникюр?"]
+    assert [m["text"] for m in messages if m["direction"] == "in"] == ["Сколько стоит маникюр?", "А женская стрижка сколько стоит?"]
 
 
 async def test_an_answer_that_cannot_be_sent_shows_as_failed_and_flags_the_conversation(

@@ -417,3 +417,38 @@ async def test_status_covers_own_agents_or_all_for_an_admin(client, app):
         await session.execute(update(User).where(User.email == "owner@example.com").values(is_admin=True))
     ids = {c["agent_id"] for c in (await client.get("/channels/status", headers=owner)).json()["channels"]}
     assert ids == {mine["id"], theirs["id"]}
+
+
+async def test_a_job_queued_before_the_upgrade_still_finds_its_conversation(client, shop, tg, webhook_bot, app):
+    """A `channel_event` job of the version before carries only its event's row, not the chat
+    id the conversation is found by now: it still reads its conversation, so a follow-up in it
+    is answered with the history."""
+    from botcraft.jobs.kinds import CHANNEL_EVENT
+    from botcraft.jobs.queue import enqueue
+    from botcraft.models import utcnow
+
+    headers, agent_id = shop
+    await _connect(client, headers, agent_id, webhook_bot, webhook_mode=True)
+    secret = await _webhook_secret(tg, webhook_bot)
+    await client.post("/webhook/telegram", json=text_update(4001, "Сколько стоит торт Наполеон?", chat_id=4440001),
+                      headers={"X-Telegram-Bot-Api-Secret-Token": secret})
+    await until(lambda: _sent(tg, webhook_bot))
+    async with app.state.db.transaction(write=False) as session:
+        first = await session.scalar(select(ChannelEvent).where(ChannelEvent.agent_id == agent_id))
+
+    event_id = first.event_id.replace("4001", "4002")
+    payload = {**first.payload, "event_id": event_id, "message_id": 4002, "text": "А сколько он весит?"}
+    async with app.state.db.transaction() as session:
+        event = ChannelEvent(agent_id=agent_id, channel="telegram", event_id=event_id, kind="message",
+                             payload=payload, raw=None, received_at=utcnow())
+        session.add(event)
+        await session.flush()
+        enqueue(session, CHANNEL_EVENT, {"event_row": event.id})
+    app.state.db.wakeup.notify()
+
+    async def answered():
+        sent = tg.sent_messages(webhook_bot)
+        return sent if len(sent) == 2 else None
+
+    follow_up = (await until(answered))[1]["text"]
+    assert "передал" not in follow_up and "1 кг" in follow_up, follow_up
