@@ -4,8 +4,8 @@
 
 Starts the same fakes, server and knowledge as `python -m bench channels_e2e`, runs its
 warm-up and then the named phases (throughput, paced, slow_model) with its own `_phase`,
-and prints one line of figures a phase (the webhooks' acknowledgements and the serving
-process's peak RSS so far among them);
+and prints one line of figures a phase (the webhooks' acknowledgements, the p50 from a post
+to its answer and the serving process's peak RSS so far among them);
 BENCH_COUNTERS_SQL=1 adds the statements of each phase, per answer, by their first words.
 No peer and no result file: run it in a worktree of each commit, alternately, and compare
 the lines (bench/README.md reports such pairs).
@@ -68,6 +68,7 @@ def main(kind: str, phases: list[str]) -> None:
                                                     "postgresql_statements_per_answer")}
                     line["acks_per_s"] = figures["ingress"]["acknowledged_per_s"]
                     line["ack_p50_ms"] = figures["ingress"]["ack_latency"]["p50_ms"]
+                    line["answer_p50_ms"] = figures["post_to_answer_latency"]["p50_ms"]
                     line["peak_rss_mb_so_far"] = peak_rss_mb(target.process.pid)
                     print(name, json.dumps(line), flush=True)
                     for count, text in sorted(((v - before.get(k, 0), k) for k, v in after.items()), reverse=True):
