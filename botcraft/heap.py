@@ -43,19 +43,17 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
-def tune_malloc() -> bool:
-    """Sets the arenas and the mmap threshold above; True if glibc took them.
+def tune_malloc() -> None:
+    """Sets the arenas and the mmap threshold above.
 
     Called before the process starts its threads (arenas already made are kept). An
     operator's own MALLOC_ARENA_MAX or MALLOC_MMAP_THRESHOLD_ wins over ours. Elsewhere
-    (musl, macOS) it does nothing and returns False.
+    (musl, macOS) it does nothing.
     """
     if platform.libc_ver()[0] != "glibc":
-        return False
+        return
     libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-    taken = True
     for variable, parameter, value in (("MALLOC_ARENA_MAX", _M_ARENA_MAX, _ARENAS),
                                        ("MALLOC_MMAP_THRESHOLD_", _M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES)):
         if variable not in os.environ:
-            taken = libc.mallopt(parameter, value) == 1 and taken
-    return taken
+            libc.mallopt(parameter, value)
